@@ -1,0 +1,1 @@
+"""The catalog: the only source of prices, stock and promotions."""

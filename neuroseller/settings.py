@@ -1,0 +1,98 @@
+"""Process settings, read only from the environment and `.env` (pydantic-settings).
+
+Secrets are `SecretStr` so they never print; `secret_values()` hands them to the facts guard,
+which refuses any reply that echoes one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMProvider = Literal["rules", "openai", "ollama"]
+
+
+class Settings(BaseSettings):
+    """Everything a neuroseller process can be told; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Temporal
+    temporal_address: str | None = Field(default=None, description="host:port; unset = embedded dev server")
+    temporal_namespace: str = "default"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    task_queue: str = "neuroseller"
+    var_dir: Path = Path("var")
+
+    # catalog and profiles
+    catalog_path: Path = Path("catalog/sample/catalog.csv")
+    catalog_sheet_id: str | None = None
+    catalog_sheet_worksheet: str | None = None
+    catalog_poll_seconds: float = 2.0
+    profiles_dir: Path = Path("profiles")
+
+    # model
+    llm_provider: LLMProvider = "rules"
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = 30.0
+    llm_max_attempts: int = 2
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    ollama_host: str | None = None
+
+    # lead workflow
+    continue_as_new_after_turns: int = 200
+    transcript_limit: int = 40
+
+    # CRM / database
+    database_url: SecretStr | None = None
+    crm_sinks: str = ""  # comma-separated: csv,webhook,gsheet (postgres is always on)
+    crm_csv_path: Path = Path("var/leads.csv")
+    crm_webhook_url: str | None = None
+    crm_webhook_secret: SecretStr | None = None
+    gsheet_credentials_file: Path | None = None
+    gsheet_spreadsheet_id: str | None = None
+    gsheet_worksheet: str = "Leads"
+
+    # Telegram
+    telegram_api_id: int | None = None
+    telegram_api_hash: SecretStr | None = None
+    telegram_session: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_allowed_chats: str = ""  # comma-separated ids/@usernames; empty = private chats only
+    telegram_operators_chat: int | None = None
+
+    # operations
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+    public_ui_url: str | None = None  # base URL of the Temporal UI for links in CRM and operator cards
+
+    @property
+    def telegram_configured(self) -> bool:
+        return bool(self.telegram_api_id and self.telegram_api_hash and
+                    (self.telegram_session or self.telegram_bot_token))
+
+    @property
+    def ui_base_url(self) -> str:
+        return self.public_ui_url or f"http://localhost:{self.temporal_ui_port}"
+
+    def secret_values(self) -> list[str]:
+        """Plain values of every configured secret (for the guard's leak check)."""
+        out: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                if len(raw) >= 6:
+                    out.append(raw)
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

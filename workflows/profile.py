@@ -1,0 +1,75 @@
+"""Sales profile: how the bot sells in one chat (or by default). Loaded from `profiles/*.toml`.
+
+Unknown keys and bad values are rejected with the key named, because a typo in a profile must
+not silently fall back to defaults in production.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Lang = str  # "ru" | "en"
+
+
+class CTATemplates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ru: list[str] = Field(default_factory=lambda: [
+        "Оформим заказ?",
+        "Добавить в корзину?",
+        "Оставите телефон, чтобы менеджер подтвердил заказ?",
+        "Какой вариант выбираете?",
+    ])
+    en: list[str] = Field(default_factory=lambda: [
+        "Shall I place the order?",
+        "Add it to your cart?",
+        "Leave a phone number so a manager can confirm the order?",
+        "Which option do you prefer?",
+    ])
+
+
+class Timers(BaseModel):
+    """Durations in seconds; fractional values keep tests fast."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    followup_after_seconds: float = Field(default=3600.0, gt=0)
+    abandoned_cart_after_seconds: float = Field(default=1800.0, gt=0)
+    max_followups: int = Field(default=2, ge=0, le=10)
+    escalation_renotify_seconds: float = Field(default=600.0, gt=0)
+    reply_deadline_seconds: float = Field(default=20.0, gt=0)
+
+
+class Profile(BaseModel):
+    """One sales profile. `chats` lists the chat ids / @usernames it applies to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "default"
+    chats: list[str] = Field(default_factory=list)
+    shop_name: str = "Магазин"
+    system_prompt: str = (
+        "Ты — вежливый продавец-консультант магазина. Отвечай кратко, по делу, "
+        "предлагай подходящие товары из каталога и всегда заканчивай следующим шагом."
+    )
+    tone: str = "friendly"
+    aggressiveness: float = Field(default=0.5, ge=0.0, le=1.0)
+    urgency: float = Field(default=0.3, ge=0.0, le=1.0)
+    default_language: str = Field(default="ru", pattern="^(ru|en)$")
+    cta: CTATemplates = Field(default_factory=CTATemplates)
+    stop_words: list[str] = Field(default_factory=lambda: ["суд", "жалоба", "роспотребнадзор", "lawyer", "lawsuit"])
+    escalation_phrases: list[str] = Field(default_factory=lambda: [
+        "позовите менеджера", "позови менеджера", "живой человек", "с человеком", "оператор",
+        "менеджер", "human", "real person", "manager", "operator",
+    ])
+    max_discount_percent: float = Field(default=0.0, ge=0.0, le=100.0)
+    delivery_info_ru: str = "Доставка по России 2–5 дней, самовывоз бесплатно."
+    delivery_info_en: str = "Delivery across Russia takes 2–5 days; pickup is free."
+    payment_info_ru: str = "Оплата картой по ссылке или при получении."
+    payment_info_en: str = "Pay by card via a link or on delivery."
+    greet_new_subscribers: bool = False
+    reply_in_groups: bool = False
+    timers: Timers = Field(default_factory=Timers)
+
+    def ctas(self, lang: str) -> list[str]:
+        return self.cta.en if lang == "en" else self.cta.ru
