@@ -51,10 +51,12 @@ class Settings(BaseSettings):
 
     # CRM / database
     database_url: SecretStr | None = None
+    embedded_pg_port: int = 0  # embedded PostgreSQL's loopback port when DATABASE_URL is unset; 0 = any free
     crm_sinks: str = ""  # comma-separated: csv,webhook,gsheet (postgres is always on)
     crm_csv_path: Path = Path("var/leads.csv")
     crm_webhook_url: str | None = None
     crm_webhook_secret: SecretStr | None = None
+    crm_webhook_timeout_seconds: float = 10.0
     gsheet_credentials_file: Path | None = None
     gsheet_spreadsheet_id: str | None = None
     gsheet_worksheet: str = "Leads"
@@ -66,6 +68,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_allowed_chats: str = ""  # comma-separated ids/@usernames; empty = private chats only
     telegram_operators_chat: int | None = None
+    telegram_reply_in_groups: bool = False  # answer every message in allowed groups, not only when addressed
+    telegram_greet_new_members: bool = False  # greet users who join an allowed group/channel (once each)
 
     # operations
     log_level: str = "INFO"

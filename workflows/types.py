@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from workflows.profile import Profile
+from workflows.profile import Profile, Timers
 
 
 class Stage(StrEnum):
@@ -118,6 +118,10 @@ class LeadState(BaseModel):
     seen_message_ids: list[str] = Field(default_factory=list)
     outbox: list[TranscriptEntry] = Field(default_factory=list)  # bot-initiated messages (follow-ups, operators)
     out_seq: int = 0  # monotonic counter: idempotency keys of outgoing messages
+    log_seq: int = 0  # monotonic counter: keys of dialogue-log lines and events
+    timers: Timers = Field(default_factory=Timers)  # the profile's timers, kept for follow-ups after restarts
+    followup_due_at: datetime | None = None
+    renotify_due_at: datetime | None = None
 
 
 class LeadInput(BaseModel):
@@ -133,6 +137,7 @@ class LeadInput(BaseModel):
     continue_as_new_after_turns: int = 200
     transcript_limit: int = 40
     persist: bool = True  # write leads/messages to the CRM sinks after each turn
+    sinks: list[str] = Field(default_factory=lambda: ["postgres"])
     ui_base_url: str = "http://localhost:8233"
     namespace: str = "default"
 
@@ -370,3 +375,43 @@ class PersistBatch(BaseModel):
     lead: LeadRecord | None = None
     messages: list[MessageRecord] = Field(default_factory=list)
     events: list[EventRecord] = Field(default_factory=list)
+
+
+# ---- local activity payloads --------------------------------------------------------------------
+
+
+class AnalyzeRequest(BaseModel):
+    lead_id: str
+    chat_id: str
+    profile_name: str | None = None
+    text: str
+    kind: str = "text"
+    language: str = "ru"
+    last_skus: list[str] = Field(default_factory=list)
+
+
+class CheckRequest(BaseModel):
+    draft: Draft
+    request: ReplyRequest
+
+
+class ComposeRequest(BaseModel):
+    """Local activity `compose_message`: bot-initiated texts rendered from the catalog."""
+
+    kind: str  # followup | abandoned_cart | holding | renotify_customer | card | campaign
+    lead_id: str = ""
+    language: str = "ru"
+    profile_name: str | None = None
+    chat_id: str = ""
+    customer_name: str | None = None
+    cart: list[CartLine] = Field(default_factory=list)
+    last_skus: list[str] = Field(default_factory=list)
+    text_ru: str = ""
+    text_en: str = ""
+
+
+class ComposeResult(BaseModel):
+    text: str = ""
+    cart_lines: list[str] = Field(default_factory=list)
+    cart_value: Decimal = Decimal(0)
+    currency: str | None = None

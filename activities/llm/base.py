@@ -1,0 +1,106 @@
+"""The chat-model interface, error mapping shared by vendors, and draft generation.
+
+Retries live in Temporal only: vendor clients are built with their own retries off, and every
+failure becomes an `ApplicationError` whose type tells the retry policy what to do —
+`LLMConfigError` (non-retryable: a wrong key, model or request will not fix itself) or
+`LLMUnavailable` (retryable: rate limits, 5xx, timeouts, dropped connections, empty answers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from time import time
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from temporalio.exceptions import ApplicationError
+
+from activities.prompt import build_messages
+from catalog.render import find_slots
+from workflows.types import Draft, ReplyRequest
+
+if TYPE_CHECKING:
+    from neuroseller.settings import Settings
+
+CONFIG_ERROR = "LLMConfigError"
+UNAVAILABLE = "LLMUnavailable"
+MAX_RETRY_AFTER = 120.0  # a server asking for longer is treated as "retry later", not obeyed blindly
+_RETRYABLE_4XX = {408, 409, 425, 429}
+
+_THINK_RE = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+_DELIMITER_RE = re.compile(r"</?\s*customer_message\s*>", re.I)
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """One chat completion: messages in (OpenAI roles), the assistant's text out."""
+
+    provider: str
+
+    async def complete(self, messages: list[dict[str, str]]) -> str: ...
+
+
+def config_error(message: str) -> ApplicationError:
+    return ApplicationError(message[:300], non_retryable=True, type=CONFIG_ERROR)
+
+
+def unavailable(message: str, retry_after: float | None = None) -> ApplicationError:
+    delay = timedelta(seconds=min(retry_after, MAX_RETRY_AFTER)) if retry_after else None
+    return ApplicationError(message[:300], type=UNAVAILABLE, next_retry_delay=delay)
+
+
+def error_for_status(status: int, message: str, headers: Mapping[str, str] | None = None) -> ApplicationError:
+    """Map an HTTP status to retryable or not; unknown/odd statuses retry (the safe side for outages)."""
+    text = f"HTTP {status}: {message}"
+    if 400 <= status < 500 and status not in _RETRYABLE_4XX:
+        return config_error(text)
+    return unavailable(text, retry_after_seconds(headers or {}))
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """`retry-after-ms` (OpenAI), `Retry-After` seconds or an HTTP date; None when absent or garbled."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        if "retry-after-ms" in lower:
+            return max(float(lower["retry-after-ms"]) / 1000.0, 0.0) or None
+        value = lower.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(float(value), 0.0) or None
+        except ValueError:
+            return max(parsedate_to_datetime(value).timestamp() - time(), 0.0) or None
+    except (TypeError, ValueError):
+        return None
+
+
+def clean_completion(text: str | None) -> str:
+    """Drop reasoning blocks (`<think>`) and our own delimiters a model may echo."""
+    return _DELIMITER_RE.sub("", _THINK_RE.sub("", text or "")).strip()
+
+
+def make_model(settings: Settings) -> ChatModel | None:
+    """The configured model, or None for the rules-only provider. Vendor SDKs load lazily."""
+    if settings.llm_provider == "openai":
+        from activities.llm.openai_provider import OpenAIChatModel
+
+        return OpenAIChatModel.from_settings(settings)
+    if settings.llm_provider == "ollama":
+        from activities.llm.ollama_provider import OllamaChatModel
+
+        return OllamaChatModel.from_settings(settings)
+    return None
+
+
+async def generate_draft(req: ReplyRequest, model: ChatModel) -> Draft:
+    """Prompt the model and return its slot text unrendered; the guard renders and checks it."""
+    text = clean_completion(await model.complete(build_messages(req)))
+    if not text:
+        raise unavailable("empty completion")
+    skus: list[str] = []
+    for slot in find_slots(text):
+        if slot.sku and slot.sku not in skus:
+            skus.append(slot.sku)
+    return Draft(text=text, provider=getattr(model, "provider", "llm"), skus=skus)

@@ -1,0 +1,166 @@
+"""The activities of one turn: analyse (local), generate (regular: the model), check and compose (local).
+
+Only the model call is a regular activity: it may be slow, it retries, it can fail over. Catalog
+search, the guard and rendering run as local activities in the worker that holds the catalog in
+memory, which keeps a turn close to Temporal's own floor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import rules
+from activities.guard import check_reply as guard_check
+from activities.llm import ChatModel, generate_draft
+from activities.profiles import ProfileStore
+from catalog.render import render_slots
+from catalog.schema import Catalog, Item
+from catalog.search import FOUND_THRESHOLD, search
+from catalog.text import product_phrase
+from neuroseller import pii
+from workflows import policy
+from workflows.types import (
+    AnalyzeRequest,
+    CheckRequest,
+    ComposeRequest,
+    ComposeResult,
+    Draft,
+    GuardVerdict,
+    ItemFact,
+    ReplyRequest,
+    TurnAnalysis,
+)
+
+log = logging.getLogger(__name__)
+
+ASKING = frozenset({"price", "availability", "buy", "browse"})
+CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "checkout"})
+NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact"})
+
+
+def fact(item: Item, confidence: float = 1.0) -> ItemFact:
+    return ItemFact(sku=item.sku, name=item.name, price=item.price, promo_price=item.promo_price,
+                    currency=item.currency, stock=item.stock, category=item.category,
+                    description=item.description, upsell=list(item.upsell), confidence=round(confidence, 3))
+
+
+class TurnActivities:
+    """Holds what a turn reads: the catalog (hot-reloaded), the profiles, the model and the secrets."""
+
+    def __init__(self, catalog: Callable[[], Catalog], profiles: ProfileStore, model: ChatModel | None,
+                 secrets: Sequence[str] = ()) -> None:
+        self._catalog = catalog
+        self.profiles = profiles
+        self.model = model
+        self.secrets = list(secrets)
+
+    @activity.defn(name="analyze_turn")
+    async def analyze_turn(self, req: AnalyzeRequest) -> TurnAnalysis:
+        return self.analyze(req)
+
+    def analyze(self, req: AnalyzeRequest) -> TurnAnalysis:
+        catalog = self._catalog()
+        profile = self.profiles.resolve(req.profile_name, req.chat_id)
+        text = req.text or ""
+        language = policy.detect_language(text, req.language or profile.default_language)
+        intents = policy.detect_intents(text, profile)
+        contacts = pii.extract_contacts(text)
+        card = pii.contains_card(text)
+        if contacts.phone or contacts.email or contacts.username:
+            intents.append("contact")
+        if card:
+            intents.append("card_number")
+        it = set(intents)
+
+        hits = search(catalog, text, limit=5) if text.strip() else []
+        found = [h for h in hits if h.score >= FOUND_THRESHOLD]
+        matches = [fact(h.item, h.score) for h in found]
+        unknown = None
+        if not matches:
+            phrase = product_phrase(text)
+            if phrase and it & ASKING and not it & NOT_ITEMS:
+                unknown = phrase
+            elif req.last_skus and (it & CONTEXT_FOLLOWING or policy.extract_quantity(text)):
+                matches = [fact(i) for s in req.last_skus[:1] if (i := catalog.get(s)) is not None]
+        alternatives = self._alternatives(catalog, matches)
+        return TurnAnalysis(
+            language=language, intents=intents, matches=matches[:4], unknown_item=unknown,
+            alternatives=alternatives, quantity=policy.extract_quantity(text), profile=profile,
+            catalog_version=catalog.version, masked_text=pii.mask_pii(text), phone=contacts.phone,
+            email=contacts.email, username=contacts.username, customer_name=contacts.name, card_number=card)
+
+    @staticmethod
+    def _alternatives(catalog: Catalog, matches: list[ItemFact]) -> list[ItemFact]:
+        """Upsells of the top item and in-stock items of its category: what the reply may offer next."""
+        if not matches:
+            return []
+        top = catalog.get(matches[0].sku)
+        if top is None:  # pragma: no cover - matches come from this catalog
+            return []
+        seen = {m.sku for m in matches}
+        out: list[ItemFact] = []
+        for sku in top.upsell:
+            item = catalog.get(sku)
+            if item and item.sku not in seen:
+                out.append(fact(item))
+                seen.add(item.sku)
+        same = [i for i in catalog.items if i.category and i.category == top.category and i.sku not in seen
+                and i.in_stock]
+        same.sort(key=lambda i: abs(i.effective_price - top.effective_price))
+        out.extend(fact(i) for i in same[:2])
+        return out[:5]
+
+    @activity.defn(name="rules_reply")
+    async def rules_reply(self, req: ReplyRequest) -> GuardVerdict:
+        return self.rules(req)
+
+    def rules(self, req: ReplyRequest) -> GuardVerdict:
+        catalog = self._catalog()
+        text = rules.rules_text(req, catalog, card_number="card_number" in req.intents)
+        if "opt_out" in req.intents:  # a goodbye must not end with a sales question
+            rendered = render_slots(text, catalog, req.cart, req.language)
+            return GuardVerdict(ok=True, text=rendered.text, problems=rendered.problems)
+        verdict = guard_check(text, req, catalog, self.secrets, req.profile.system_prompt)
+        if not verdict.ok:  # our own templates failed the guard: a bug, never hide it
+            log.error("rules reply failed the guard: %s (%s)", verdict.problems, text)
+            rendered = render_slots(text, catalog, req.cart, req.language)
+            return GuardVerdict(ok=True, text=rendered.text, problems=verdict.problems)
+        return verdict
+
+    @activity.defn(name="generate_reply")
+    async def generate_reply(self, req: ReplyRequest) -> Draft:
+        if self.model is None:
+            raise ApplicationError("no model configured (LLM_PROVIDER=rules)", type="LLMConfigError",
+                                   non_retryable=True)
+        return await generate_draft(req, self.model)
+
+    @activity.defn(name="check_reply")
+    async def check_reply(self, req: CheckRequest) -> GuardVerdict:
+        return guard_check(req.draft.text, req.request, self._catalog(), self.secrets,
+                           req.request.profile.system_prompt)
+
+    @activity.defn(name="compose_message")
+    async def compose_message(self, req: ComposeRequest) -> ComposeResult:
+        return self.compose(req)
+
+    def compose(self, req: ComposeRequest) -> ComposeResult:
+        catalog = self._catalog()
+        total, currency = rules.cart_value(req, catalog)
+        lines = []
+        for line in req.cart:
+            rendered = render_slots(f"{{line:{line.sku}:{line.qty}}}", catalog, req.cart, req.language)
+            if not rendered.problems:
+                lines.append(rendered.text)
+        if req.kind == "card":
+            return ComposeResult(cart_lines=lines, cart_value=total, currency=currency)
+        profile = self.profiles.resolve(req.profile_name, req.chat_id)
+        text = rules.compose_text(req, catalog, profile.shop_name)
+        rendered = render_slots(text, catalog, req.cart, req.language)
+        return ComposeResult(text=rendered.text, cart_lines=lines, cart_value=total, currency=currency)
+
+    def all(self) -> list[Callable]:
+        return [self.analyze_turn, self.rules_reply, self.generate_reply, self.check_reply, self.compose_message]

@@ -1,0 +1,243 @@
+"""RU/EN catalog search that decides "we sell this" vs "not in the catalog".
+
+The score is *coverage*: the share of the question's product words that an item accounts for,
+each weighted by how well it matched (exact stem 1.0, diminutive 0.9, typo 0.7–0.85, prefix 0.7–0.75)
+and where (name/aliases 1.0, category 0.8, description 0.5). Numbers (на двоих, 30 л, -10) refine
+the ranking but only cost up to `NUMBER_PENALTY`, because a customer's number may be a quantity.
+Asking words (сколько стоит, do you have, ...) are removed first, so a question about something the
+shop does not sell has an unmatched product word and stays below `FOUND_THRESHOLD`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+from catalog.schema import Catalog, Item
+from catalog.text import Term, diminutive_base, marked_terms, product_phrase
+
+__all__ = ["FOUND_THRESHOLD", "SearchHit", "best_match", "found", "product_phrase", "search"]
+
+FOUND_THRESHOLD = 0.75
+"""Hits scoring at or above this are "found": every product word of the question is accounted for
+(typos and diminutives allowed) or, in a longer question, nearly all of them."""
+
+MIN_SCORE = 0.35
+"""Weaker hits are not returned at all: they would only be noise for "did you mean"."""
+
+NUMBER_PENALTY = 0.2
+FIELD_WEIGHTS: dict[str, float] = {"name": 1.0, "aliases": 1.0, "category": 0.8, "description": 0.5}
+DIMINUTIVE = 0.9
+MODIFIER = 0.7
+"""Weight of words after для/for in an item's text: «фонарь для палатки» is not a tent."""
+QUERY_MODIFIER = 0.5
+"""Weight of such words in the question: «коврик под спальник» is mostly about a mat."""
+_SKU_TOKEN = re.compile(r"[\w\-./]+")
+
+
+class SearchHit(BaseModel):
+    """An item with a 0..1 confidence that it is what the customer asked about."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item: Item
+    score: float
+
+    @property
+    def found(self) -> bool:
+        return self.score >= FOUND_THRESHOLD
+
+
+@dataclass
+class _Index:
+    items: tuple[Item, ...]
+    words: dict[str, dict[int, float]] = field(default_factory=dict)
+    numbers: dict[str, dict[int, float]] = field(default_factory=dict)
+    by_length: dict[int, list[str]] = field(default_factory=dict)
+    sorted_vocab: list[str] = field(default_factory=list)
+    sku_positions: dict[str, int] = field(default_factory=dict)
+    matches: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, catalog: Catalog) -> _Index:
+        index = cls(items=catalog.items)
+        for position, item in enumerate(catalog.items):
+            index.sku_positions.setdefault(item.sku.upper(), position)
+            texts = {"name": [item.name], "aliases": list(item.aliases),
+                     "category": [item.category], "description": [item.description]}
+            for field_name, values in texts.items():
+                weight = FIELD_WEIGHTS[field_name]
+                for value in values:
+                    for term, modifier in marked_terms(value):
+                        modified = modifier and not term.is_number
+                        index._add(term, position, weight * (MODIFIER if modified else 1.0))
+        vocab = set(index.words)
+        for word in vocab:
+            index.by_length.setdefault(len(word), []).append(word)
+        index.sorted_vocab = sorted(vocab)
+        return index
+
+    def _add(self, term: Term, position: int, weight: float) -> None:
+        postings = self.numbers if term.is_number else self.words
+        keys = [(term.value, weight)]
+        base = None if term.is_number else diminutive_base(term.value)
+        if base:
+            keys.append((base, weight * DIMINUTIVE))
+        for key, w in keys:
+            slot = postings.setdefault(key, {})
+            if slot.get(position, 0.0) < w:
+                slot[position] = w
+
+    def candidates(self, word: str) -> list[tuple[str, float]]:
+        """Vocabulary stems that may stand for `word`, with a similarity in 0..1 (memoised)."""
+        cached = self.matches.get(word)
+        if cached is not None:
+            return cached
+        found: dict[str, float] = {}
+
+        def offer(stem: str, similarity: float) -> None:
+            if stem in self.words and found.get(stem, 0.0) < similarity:
+                found[stem] = similarity
+
+        offer(word, 1.0)
+        base = diminutive_base(word)
+        if base:
+            offer(base, DIMINUTIVE)
+        if len(word) >= 4:
+            max_edits = 2 if len(word) >= 8 else 1
+            pool = [w for n in range(len(word) - max_edits, len(word) + max_edits + 1)
+                    for w in self.by_length.get(n, ())]
+            for other, distance, _ in process.extract(word, pool, scorer=OSA.distance,
+                                                      score_cutoff=max_edits, limit=None):
+                offer(other, _typo_similarity(word, other, int(distance)))
+        # Prefix: noun ↔ adjective (газ/газов), clipped words (термо/термос).
+        start = bisect.bisect_left(self.sorted_vocab, word)
+        for other in self.sorted_vocab[start:start + 20]:
+            if not other.startswith(word):
+                break
+            offer(other, _prefix_similarity(word, other))
+        for k in range(3, len(word)):
+            offer(word[:k], _prefix_similarity(word[:k], word))
+        result = [(s, v) for s, v in found.items() if v > 0]
+        if len(self.matches) < 50_000:
+            self.matches[word] = result
+        return result
+
+
+def _typo_similarity(a: str, b: str, distance: int) -> float:
+    if distance == 0:
+        return 1.0
+    shorter = min(len(a), len(b))
+    if distance == 2:
+        return 0.72 if shorter >= 8 else 0.0
+    if shorter >= 6:
+        return 0.85
+    # Short words: a swapped pair (tnet → tent) is a typo; other edits often make another word.
+    return 0.8 if Levenshtein.distance(a, b) == 2 else 0.7
+
+
+def _prefix_similarity(short: str, long: str) -> float:
+    extra = len(long) - len(short)
+    if len(short) >= 4 and extra <= 3:
+        return 0.75
+    if len(short) == 3 and extra <= 2:
+        return 0.7
+    return 0.0
+
+
+_lock = threading.Lock()
+_by_version: OrderedDict[str, _Index] = OrderedDict()
+_by_identity: dict[int, tuple[weakref.ref[Catalog], _Index]] = {}
+
+
+def _index(catalog: Catalog) -> _Index:
+    """The catalog's index, built once per version (or per object for unversioned catalogs)."""
+    with _lock:
+        if catalog.version:
+            index = _by_version.get(catalog.version)
+            if index is not None and len(index.items) == len(catalog.items):
+                _by_version.move_to_end(catalog.version)
+                return index
+        else:
+            entry = _by_identity.get(id(catalog))
+            if entry is not None and entry[0]() is catalog:
+                return entry[1]
+    index = _Index.build(catalog)
+    with _lock:
+        if catalog.version:
+            _by_version[catalog.version] = index
+            while len(_by_version) > 8:
+                _by_version.popitem(last=False)
+        else:
+            key = id(catalog)
+            _by_identity[key] = (weakref.ref(catalog, lambda _ref: _by_identity.pop(key, None)), index)
+    return index
+
+
+def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
+    """Items for `query`, best first: score desc, then in stock, then the shorter (more specific) name."""
+    index = _index(catalog)
+    scores: dict[int, float] = {}
+
+    words: dict[str, float] = {}  # stem → its weight in the question (modifiers count less)
+    numbers: list[str] = []
+    for term, modifier in marked_terms(query):
+        if term.is_number:
+            numbers.append(term.value)
+        else:
+            words[term.value] = max(words.get(term.value, 0.0), QUERY_MODIFIER if modifier else 1.0)
+    numbers = list(dict.fromkeys(numbers))
+    if words:
+        word_total: dict[int, float] = {}
+        for word, word_weight in words.items():
+            best: dict[int, float] = {}
+            for stem, similarity in index.candidates(word):
+                for position, weight in index.words[stem].items():
+                    value = similarity * weight * word_weight
+                    if best.get(position, 0.0) < value:
+                        best[position] = value
+            for position, value in best.items():
+                word_total[position] = word_total.get(position, 0.0) + value
+        number_total: dict[int, float] = {}
+        for number in numbers:
+            for position, weight in index.numbers.get(number, {}).items():
+                number_total[position] = number_total.get(position, 0.0) + weight
+        for position, total in word_total.items():
+            coverage = total / sum(words.values())
+            if numbers:
+                coverage *= 1 - NUMBER_PENALTY * (1 - number_total.get(position, 0.0) / len(numbers))
+            scores[position] = coverage
+
+    for token in _SKU_TOKEN.findall(query):
+        position = index.sku_positions.get(token.strip("-./").upper())
+        if position is not None:
+            scores[position] = 1.0
+
+    def rank(position: int) -> tuple[float, bool, int, int]:
+        item = index.items[position]
+        return (-round(scores[position], 6), not item.in_stock, len(item.name), position)
+
+    ranked = sorted((p for p, s in scores.items() if s >= MIN_SCORE), key=rank)[:limit]
+    return [SearchHit(item=index.items[p], score=round(min(scores[p], 1.0), 4)) for p in ranked]
+
+
+def found(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
+    """Only the confident hits (≥ FOUND_THRESHOLD): what the bot may present as "we have this"."""
+    return [hit for hit in search(catalog, query, limit) if hit.found]
+
+
+def best_match(catalog: Catalog, query: str) -> SearchHit | None:
+    """The top hit when it is confident, else None (the caller says «уточняю» and escalates).
+
+    Several items may be equally confident (a category question); use `found()` to list them.
+    """
+    hits = search(catalog, query, limit=1)
+    return hits[0] if hits and hits[0].found else None

@@ -1,0 +1,225 @@
+"""Text normalisation shared by catalog search and product-phrase extraction (Russian + English).
+
+Both the catalog and the customer's question go through the same `terms()` pipeline, so any
+canonicalisation (numbers, units, dropped words) is symmetric and cannot make an item unfindable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+_RU = snowballstemmer.stemmer("russian")
+_EN = snowballstemmer.stemmer("english")
+
+_CYR = re.compile(r"[а-я]")
+# A token is a number (with an optional decimal part) or a run of letters; everything else separates.
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-zа-я]+")
+_APOSTROPHES = re.compile(r"['’`´]")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, `ё→е`, drop apostrophes (men's → mens) — the form every comparison uses."""
+    return _APOSTROPHES.sub("", text.lower().replace("ё", "е"))
+
+
+def tokens(text: str) -> list[str]:
+    """Raw word/number tokens of `text` (already normalised); punctuation and symbols separate."""
+    return _TOKEN.findall(normalize(text))
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball stem in the word's own script; numbers pass through unchanged."""
+    if word[0].isdigit():
+        return word.replace(",", ".")
+    return (_RU if _CYR.search(word) else _EN).stemWord(word)
+
+
+def _forms(*groups: str) -> frozenset[str]:
+    return frozenset(w for g in groups for w in g.split())
+
+
+# Function words and the vocabulary of *asking* (price, availability, greetings, politeness):
+# none of them names a product, so they must neither match items nor dilute coverage.
+STOP_WORDS: frozenset[str] = _forms(
+    # Russian function words
+    "а и или но в во на с со к ко у о об обо от до по за из изо для без при про над под через ли же бы "
+    "не ни да нет вот это этот эта эти этих то тот та те так там тут здесь как какой какая какие каких "
+    "какое какую каким какими что чем чего кто где когда куда почему зачем сколько можно нельзя "
+    "мне меня мой моя мои моих нам нас наш наша наши вам вас ваш ваша ваши вы ты я мы он она оно они "
+    "его ее их им тебе тебя вами нами также тоже еще уже очень самый самая самое самые все всё весь "
+    "вся всех либо нибудь ну ой ох ага ок окей ладно хорошо просто вообще сейчас сегодня завтра "
+    "какой-то какие-то что-то кто-то такой такая такие свой свои х ух ех ти ми го",
+    # Russian shop / question / greeting words (inflected forms listed where stems would over-reach)
+    "есть имеется имеются бывает бывают был была было были будет будут стоит стоят стоить стоило "
+    "стоила стоили стоимость стоимости цена цены цену ценой ценник почем почему-то наличие наличии "
+    "наличия остаток остатки осталось остался осталась остались товар товара товары товаров "
+    "ассортимент ассортименте штука штуки штук шт руб рублей рубля рубль р пожалуйста плиз пжл "
+    "спасибо благодарю привет приветствую здравствуйте здравствуй здрасте добрый доброе добрая доброго "
+    "день дня вечер утро ночи скажите скажи подскажите подскажи посоветуйте посоветуй покажите покажи "
+    "хочу хотел хотела хотели хотим хочется купить куплю купим покупка покупку заказать закажу заказ "
+    "заказа оформить взять возьму беру брать надо нужен нужна нужно нужны ищу ищем искать найти "
+    "найдется интересует интересуют интересно вариант варианты размер размера размеры размеров "
+    "скидка скидки скидку акция акции акцию распродажа промо доставка доставки доставку оплата "
+    "сколько-нибудь дешево дорого недорого подешевле дешевле",
+    # English function words
+    "a an the and or but to of in on at for with without from by about as into than is are was were "
+    "be been being do does did done you your yours i me my mine we us our it its this that these those "
+    "there here have has had having any some can could would will shall should may might must what "
+    "which who whom how much many when where why if so just also too very really ok okay yes no not "
+    "still more most something anything kind kinds sort type types one's",
+    # English shop / question / greeting words
+    "please pls plz thanks thank thx hi hello hey good morning evening afternoon price prices pricing "
+    "cost costs buy buying purchase order ordering sell sells selling sold available availability "
+    "stock want wanna like need needs looking look get got offer offers carry tell know dollars usd "
+    "rub rubles item items product products size sizes discount discounts sale sales promo delivery "
+    "shipping cheap cheaper cheapest expensive best",
+)
+
+# Inflected verbs/adjectives of asking, matched by stem so every form drops (продаёте/продаются...).
+STOP_STEMS: frozenset[str] = frozenset(
+    stem(w) for w in (
+        "продаете подскажите интересует нужна поищите ищу имеется имеются хочу хотите купить "
+        "дешевый недорогой дорогой лучший хороший качественный подобрать посмотреть"
+    ).split()
+)
+
+# Words meaning "person/place" after a number (2 person, 2-местная, на 2 человека): the number
+# carries the meaning, the unit word only differs between phrasings.
+CAPACITY_WORDS: frozenset[str] = _forms(
+    "местная местный местное местные местной местную местных мест места человек человека "
+    "человек чел персоны персон person persons people pers man seater seat seats",
+)
+
+_NUMBER_WORDS: dict[str, str] = {
+    w: n
+    for n, group in {
+        "1": "один одна одно одного одной одному одну одним single solo one",
+        "2": "два две двух двум двумя двое двоих вдвоем two double",
+        "3": "три трех трем тремя трое троих втроем three triple",
+        "4": "четыре четырех четырем четверо четверых вчетвером four",
+        "5": "пять пяти пятеро пятерых five",
+        "6": "шесть шести шестеро шестерых six",
+        "7": "семь семи seven",
+        "8": "восемь восьми eight",
+        "9": "девять девяти nine",
+        "10": "десять десяти ten",
+    }.items()
+    for w in group.split()
+}
+
+# Compound numerals (двухместная, трехслойный): split into number + remainder.
+_NUM_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("четырех", "4"), ("двух", "2"), ("трех", "3"), ("пяти", "5"), ("шести", "6"), ("одно", "1"),
+)
+# "одно-" starts too many unrelated words (одноразовый); only split it before these roots.
+_ONE_ROOTS = ("мест", "комнат", "слой", "ярус", "спальн", "камер")
+
+_UNITS: dict[str, str] = {
+    **dict.fromkeys("л l lt литр литра литров литре liter liters litre litres".split(), "литр"),
+    **dict.fromkeys("мл ml миллилитров milliliter milliliters".split(), "мл"),
+    **dict.fromkeys("г гр g грамм грамма граммов gram grams gr".split(), "г"),
+    **dict.fromkeys("кг kg килограмм килограмма kilogram kilograms".split(), "кг"),
+    **dict.fromkeys("см cm сантиметров".split(), "см"),
+    **dict.fromkeys("мм mm миллиметров".split(), "мм"),
+}
+
+# Russian diminutive/colloquial suffixes: фонарик → фонар(ь), котелок → котел, ножик → нож.
+_DIMINUTIVE = ("ичек", "очек", "ечек", "ичк", "ечк", "очк", "ушк", "юшк", "ышк", "чик", "ик", "ек", "ок")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One comparable unit of text: a stem (`is_number` for canonical numbers)."""
+
+    value: str
+    is_number: bool = False
+
+
+def is_stop(word: str) -> bool:
+    """True for words that never name a product (asking, greeting, function words)."""
+    return word in STOP_WORDS or (not word[0].isdigit() and stem(word) in STOP_STEMS)
+
+
+def _expand(word: str) -> list[str]:
+    """Number words → digits, compound numerals → digits + remainder, units → canonical unit."""
+    if word in _NUMBER_WORDS:
+        return [_NUMBER_WORDS[word]]
+    if word in _UNITS:
+        return [_UNITS[word]]
+    for prefix, number in _NUM_PREFIXES:
+        rest = word[len(prefix):]
+        if word.startswith(prefix) and len(rest) >= 4 and (number != "1" or rest.startswith(_ONE_ROOTS)):
+            return [number, rest]
+    return [word]
+
+
+# After these, words name what the item is *for* (фонарь для палатки, чехол на телефон), not what it is.
+PURPOSE_WORDS: frozenset[str] = _forms("для к ко на под for")
+
+
+def terms(text: str) -> list[Term]:
+    """The searchable terms of `text`, in order: stems and canonical numbers, noise removed."""
+    return [term for term, _ in marked_terms(text)]
+
+
+def marked_terms(text: str) -> list[tuple[Term, bool]]:
+    """`terms()` with a flag: True once a purpose word (для, for) came before — a modifier."""
+    out: list[tuple[Term, bool]] = []
+    previous_number = False
+    modifier = False
+    for raw in tokens(text):
+        if raw in PURPOSE_WORDS:
+            modifier = True
+        for word in _expand(raw):
+            if word[0].isdigit():
+                out.append((Term(stem(word), True), modifier))
+                previous_number = True
+                continue
+            if (previous_number and word in CAPACITY_WORDS) or is_stop(word):
+                continue
+            if len(word) == 1 and _CYR.match(word) and word not in _UNITS.values():
+                continue
+            out.append((Term(stem(word)), modifier))
+            previous_number = False
+    return out
+
+
+def diminutive_base(word_stem: str) -> str | None:
+    """The stem with a diminutive suffix removed (фонарик → фонар), or None if there is none."""
+    if not _CYR.search(word_stem):
+        return None
+    for suffix in _DIMINUTIVE:
+        if word_stem.endswith(suffix) and len(word_stem) - len(suffix) >= 3:
+            return word_stem[: -len(suffix)]
+    return None
+
+
+_CONNECTIVES = _forms("на для до с со из от по без под в и с и для for with of and to up from in")
+_WORD = re.compile(r"[+\-−]?\w+(?:[-.,/]\w+)*", re.UNICODE)
+
+
+def product_phrase(text: str) -> str | None:
+    """The product words of a message in the customer's own spelling, noise removed.
+
+    «Сколько стоит палатка на двоих?» → «палатка на двоих». Connectives survive only between
+    two content words. None when nothing product-like (a word, not just a number) remains.
+    """
+    words = _WORD.findall(text)
+    keep: list[bool] = []
+    for word in words:
+        parts = tokens(word)
+        keep.append(any(not is_stop(p) for p in parts) if parts else False)
+    if not any(k and any(not p[0].isdigit() for p in tokens(w)) for w, k in zip(words, keep, strict=True)):
+        return None
+    result: list[str] = []
+    for i, word in enumerate(words):
+        if keep[i]:
+            result.append(word)
+        elif (normalize(word) in _CONNECTIVES and 0 < i < len(words) - 1 and keep[i - 1] and keep[i + 1]):
+            result.append(word)
+    return " ".join(result)

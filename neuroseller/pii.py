@@ -1,0 +1,212 @@
+"""PII: find, normalise and mask personal data in customer text (RU + EN).
+
+Pure functions with no I/O, so workflows, activities and the log filter can all call them. Masking
+keeps a short hint (`+7***89`, `i***@mail.ru`) so an operator reading a log can still tell two
+customers apart, while the full value lives only in the lead record the business needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "Contacts",
+    "PIIMaskingFilter",
+    "contains_card",
+    "extract_contacts",
+    "install_log_masking",
+    "luhn_ok",
+    "mask_pii",
+    "normalize_phone",
+]
+
+# A run of digits with the separators people type between groups. Cards: 13-19 digits.
+_CARD_RE = re.compile(r"(?<![\d+])\d(?:[ -]?\d){12,18}(?!\d)")
+# Phones: optional +, then 10-15 digits with spaces, dashes, dots and brackets between them.
+_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d(?:[\s\-.()]{0,2}\d){7,14}(?![\w])")
+_EMAIL_RE = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
+_USERNAME_RE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{3,31})\b")
+_PASSPORT_RE = re.compile(
+    r"(?i)\b(паспорт\w*|серия|passport)(\s*(?:рф|серия)?\s*[:№#]?\s*)"
+    r"(\d{2}\s?\d{2}\s*(?:(?:номер|№|no\.?|#)\s*)?\d{6}|[A-Z]{0,2}\d{6,9})(?!\d)"
+)
+_RU_STREET = (r"ул\.|улиц[аеуы]|пр-т|просп\.|проспект[аеу]?|пер\.|переул(?:ок|ке)|бульвар[аеу]?|б-р|"
+              r"шоссе|наб\.|набережн(?:ая|ой)|пл\.|площад[ьи]|мкр\.?|микрорайон[аеу]?")
+_RU_PARTS = r"д\.?|дом|корп\.?|к\.|стр\.?|строение|кв\.?|квартира|оф\.?|офис|под\.|подъезд|эт\.?|этаж"
+_RU_ADDRESS_RE = re.compile(
+    rf"(?i)(?<!\w)(?:{_RU_STREET})\s*[^\s,\d.][^\s,]*(?:\s+[^\s,\d][^\s,]*)?"
+    rf"(?:,?\s*\d+[\w/-]*)?(?:,?\s*(?:{_RU_PARTS})\s*\d+[\w/-]*)*"
+)
+_EN_SUFFIX = r"Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Square|Sq|Place|Pl|Court|Ct|Way"
+_EN_ADDRESS_RE = re.compile(
+    rf"\b\d+[A-Za-z]?\s+(?:[A-Za-z][\w'-]*\s+){{1,3}}(?i:{_EN_SUFFIX})\b\.?"
+    r"(?:,?\s*(?i:apt|apartment|suite|unit|flat|#)\.?\s*\w+)?"
+)
+
+_RU_NAME_RE = re.compile(r"(?i:меня\s+зовут|зовут\s+меня)\s*[-—:]?\s*([А-ЯЁа-яёA-Za-z][а-яёa-z-]+)")
+_RU_I_AM_RE = re.compile(r"(?:^|(?<=[\s,.!?]))(?i:я|это)\s*[-—,]?\s+([А-ЯЁ][а-яё-]+)\b")
+_EN_NAME_RE = re.compile(r"(?i:my\s+name\s+is|name's)\s+([A-Za-z][a-z'-]+)")
+_EN_I_AM_RE = re.compile(r"\b(?i:i'm|i\s+am|this\s+is|it's)\s+([A-Z][a-z'-]+)\b")
+# Capitalised words after "я"/"I'm" that are not names ("Я Хочу...", "I'm Interested").
+_NOT_NAMES = {
+    "хочу", "бы", "не", "уже", "тоже", "просто", "только", "думаю", "ищу", "хотел", "хотела", "могу",
+    "буду", "был", "была", "здесь", "тут", "из", "от", "по", "в", "на", "сам", "сама", "клиент", "заказывал",
+    "заказывала", "интересуюсь", "спрашиваю", "очень", "вот", "так", "ваш", "ваша", "покупатель", "мама",
+    "interested", "looking", "not", "just", "here", "from", "a", "an", "the", "so", "very", "sorry", "fine",
+    "good", "ok", "okay", "sure", "back", "ready", "going", "trying", "writing", "calling", "also",
+}
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Contact details a customer typed; `phone` is E.164."""
+
+    phone: str | None = None
+    email: str | None = None
+    username: str | None = None
+    name: str | None = None
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn checksum: tells a typed card number from an order or tracking number of the same length."""
+    only = [int(c) for c in digits if c.isdigit()]
+    if len(only) < 2:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(only)):
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _card_matches(text: str) -> list[re.Match[str]]:
+    return [m for m in _CARD_RE.finditer(text) if luhn_ok(m.group())]
+
+
+def contains_card(text: str) -> bool:
+    """True when the text holds a Luhn-valid card number (the bot then asks not to send cards in chat)."""
+    return bool(_card_matches(text or ""))
+
+
+def normalize_phone(raw: str, default_region: str = "RU") -> str | None:
+    """E.164 (`+79123456789`) or None when `raw` is not a plausible phone number.
+
+    Only the Russian national formats (8XXXXXXXXXX, 9XXXXXXXXX) are resolved without a `+`; other
+    countries need their international prefix, because a bare long number is more often an order id.
+    """
+    if not raw:
+        return None
+    s = raw.strip()
+    digits = re.sub(r"\D", "", s)
+    if s.startswith("+"):
+        international = True
+    elif s.startswith("00"):
+        international, digits = True, digits[2:]
+    else:
+        international = False
+    if international:
+        if digits.startswith("7"):
+            return f"+{digits}" if len(digits) == 11 else None
+        return f"+{digits}" if 8 <= len(digits) <= 15 and digits[0] != "0" else None
+    if default_region.upper() in ("RU", "KZ"):
+        if len(digits) == 11 and digits[0] in "78":
+            return f"+7{digits[1:]}"
+        if len(digits) == 10 and digits[0] == "9":
+            return f"+7{digits}"
+    return None
+
+
+def _phone_hint(e164: str) -> str:
+    cc_len = 1 if e164[1] in "17" else 2
+    return f"+{e164[1:1 + cc_len]}***{e164[-2:]}"
+
+
+def _mask_phone(m: re.Match[str]) -> str:
+    raw = m.group()
+    # A bracket that opens before the match ("(+7 ...)") belongs to the text, not the number.
+    lead = "(" if raw.startswith("(") and ")" not in raw else ""
+    phone = normalize_phone(raw[len(lead):])
+    return lead + _phone_hint(phone) if phone else raw
+
+
+def _mask_email(m: re.Match[str]) -> str:
+    return f"{m.group(1)[0]}***@{m.group(2)}"
+
+
+def mask_pii(text: str) -> str:
+    """The text with phones, e-mails, cards, passport numbers and street addresses masked.
+
+    Cards go first (a card is also a long digit run a phone pattern could half-match), then
+    passports, e-mails, phones and addresses.
+    """
+    if not text:
+        return text
+    out = _CARD_RE.sub(lambda m: "[card]" if luhn_ok(m.group()) else m.group(), text)
+    out = _PASSPORT_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}[passport]", out)
+    out = _EMAIL_RE.sub(_mask_email, out)
+    out = _PHONE_RE.sub(_mask_phone, out)
+    out = _RU_ADDRESS_RE.sub("[address]", out)
+    return _EN_ADDRESS_RE.sub("[address]", out)
+
+
+def _first_name(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            word = m.group(1).strip("-'")
+            if word.lower() not in _NOT_NAMES and len(word) >= 2:
+                return word[0].upper() + word[1:].lower()
+    return None
+
+
+def extract_contacts(text: str) -> Contacts:
+    """Contacts the customer typed in one message; the first of each kind wins."""
+    if not text:
+        return Contacts()
+    phone = None
+    without_cards = _CARD_RE.sub(lambda m: " " if luhn_ok(m.group()) else m.group(), text)
+    for m in _PHONE_RE.finditer(without_cards):
+        phone = normalize_phone(m.group().lstrip("("))
+        if phone:
+            break
+    email_m = _EMAIL_RE.search(text)
+    user_m = _USERNAME_RE.search(text)
+    name = _first_name((_RU_NAME_RE, _EN_NAME_RE, _RU_I_AM_RE, _EN_I_AM_RE), text)
+    return Contacts(
+        phone=phone,
+        email=f"{email_m.group(1)}@{email_m.group(2).lower()}" if email_m else None,
+        username=f"@{user_m.group(1)}" if user_m else None,
+        name=name,
+    )
+
+
+class PIIMaskingFilter(logging.Filter):
+    """Masks PII in every record a handler emits, whatever logger produced it.
+
+    The message is formatted first and the args dropped, so a phone passed as an argument
+    (`log.info("from %s", phone)`) is masked as well.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is still logged, with its raw message masked
+            message = str(record.msg)
+        record.msg = mask_pii(message)
+        record.args = None
+        return True
+
+
+def install_log_masking(logger: logging.Logger | None = None) -> PIIMaskingFilter:
+    """Attach one `PIIMaskingFilter` to every handler of `logger` (root by default); idempotent."""
+    target = logger or logging.getLogger()
+    existing = next((f for h in target.handlers for f in h.filters if isinstance(f, PIIMaskingFilter)), None)
+    mask = existing or PIIMaskingFilter()
+    for handler in target.handlers:
+        if not any(isinstance(f, PIIMaskingFilter) for f in handler.filters):
+            handler.addFilter(mask)
+    return mask

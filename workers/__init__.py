@@ -1,0 +1,1 @@
+"""Process entry points: worker, channel gateways, embedded dev server, CLI."""

@@ -1,0 +1,298 @@
+"""The `neuroseller` command: up, worker, chat, simulate, catalog/profile checks, leads, operators, Telegram.
+
+Every failure a user can cause (a port in use, a broken catalog or profile, a bad dialogue file)
+ends as one clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from activities.profiles import ProfileError, load_profile
+from catalog.schema import CatalogError
+from catalog.store import CatalogStore
+from neuroseller.pii import install_log_masking
+from neuroseller.settings import Settings, get_settings
+from workers.devserver import DevServer, DevServerError
+from workers.simulate import SimulateError
+
+log = logging.getLogger("neuroseller")
+
+
+class UsageError(RuntimeError):
+    """A problem the user can fix; printed as one line."""
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    install_log_masking()
+
+
+# ---- runtime: server, database, worker ----------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def temporal_server(settings: Settings) -> AsyncIterator[str]:
+    """TEMPORAL_ADDRESS when set, else the embedded dev server (started here, stopped on exit)."""
+    if settings.temporal_address:
+        yield settings.temporal_address
+        return
+    server = DevServer(port=settings.temporal_port, ui_port=settings.temporal_ui_port, var_dir=settings.var_dir,
+                       namespace=settings.temporal_namespace)
+    await server.start()
+    print(f"Temporal server {server.address} · web UI http://localhost:{settings.temporal_ui_port}", flush=True)
+    try:
+        yield server.address
+    finally:
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings, *, required: bool = False) -> AsyncIterator[object | None]:
+    """DATABASE_URL when set, else an embedded PostgreSQL under var/; None (no CRM) if neither works."""
+    from activities.db.database import Database
+    from workers.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+
+    embedded = None
+    if settings.database_url:
+        dsn = settings.database_url.get_secret_value()
+    else:
+        embedded = EmbeddedPostgres(settings.var_dir / "pg")
+        try:
+            dsn = await embedded.start()
+        except EmbeddedPostgresError as err:
+            if required:
+                raise UsageError(f"embedded PostgreSQL: {err}") from err
+            print(f"warning: embedded PostgreSQL not started ({err}); leads stay in Temporal only",
+                  file=sys.stderr)
+            yield None
+            return
+    db = Database(dsn)
+    try:
+        await db.connect()
+        await db.migrate()
+    except Exception as err:
+        if embedded is not None:
+            await embedded.stop()
+        if required:
+            raise UsageError(f"database: {err}") from err
+        print(f"warning: database unavailable ({err}); leads stay in Temporal only", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield db
+    finally:
+        await db.close()
+        if embedded is not None:
+            await embedded.stop()
+
+
+def catalog_store(settings: Settings) -> CatalogStore:
+    if settings.catalog_sheet_id:
+        from catalog.sheet_source import SheetCatalogSource
+
+        source = SheetCatalogSource.from_settings(settings)
+        store = CatalogStore(source=source.load, fingerprint=source.fingerprint, name=source.name)
+    else:
+        store = CatalogStore(settings.catalog_path)
+    store.load()
+    return store
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings, address: str, db: object | None) -> AsyncIterator[object]:
+    from activities.crm import make_sinks
+    from activities.crm.activity import CrmActivities
+    from workers.client import connect
+    from workers.worker import build_worker
+
+    client = await connect(address, settings.temporal_namespace)
+    store = catalog_store(settings)
+    watcher = asyncio.create_task(store.watch(settings.catalog_poll_seconds))
+    extra = []
+    crm = None
+    if db is not None:
+        crm = CrmActivities(make_sinks(settings, db))
+        extra = [crm.persist_lead, crm.sink_names]
+    worker = build_worker(client, settings, catalog=lambda: store.catalog, extra_activities=extra)
+    try:
+        async with worker:
+            yield client
+    finally:
+        watcher.cancel()
+        if crm is not None:
+            await crm.close()
+
+
+def _sinks(settings: Settings, db: object | None) -> list[str]:
+    if db is None:
+        return []
+    from activities.crm import sink_names
+
+    return sink_names(settings.crm_sinks)
+
+
+async def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    async with temporal_server(settings) as address, database(settings) as db, \
+            running_worker(settings, address, db) as client:
+        if settings.telegram_configured:
+            from workers.telegram_gateway import run_gateway
+
+            print("Telegram gateway running; Ctrl-C stops everything.", flush=True)
+            await run_gateway(settings, client=client)
+            return 0
+        return await _chat(client, settings, args, persist_db=db)
+
+
+async def _chat(client, settings: Settings, args: argparse.Namespace, persist_db: object | None) -> int:
+    from workers.chat import chat_loop, local_input, stdin_lines
+
+    inp = local_input(settings, getattr(args, "chat_id", None), persist=persist_db is not None,
+                      profile=getattr(args, "profile", None))
+    inp.sinks = _sinks(settings, persist_db)
+    await chat_loop(client, inp, stdin_lines())
+    return 0
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    async with temporal_server(settings) as address, database(settings) as db, \
+            running_worker(settings, address, db) as client:
+        return await _chat(client, settings, args, persist_db=db)
+
+
+async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    address = settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"
+    async with database(settings) as db, running_worker(settings, address, db):
+        print(f"worker on task queue '{settings.task_queue}' at {address}; Ctrl-C to stop", flush=True)
+        await asyncio.Event().wait()
+    return 0  # pragma: no cover - runs until cancelled
+
+
+async def cmd_server(args: argparse.Namespace, settings: Settings) -> int:
+    async with temporal_server(settings):
+        await asyncio.Event().wait()
+    return 0  # pragma: no cover - runs until cancelled
+
+
+async def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.simulate import simulate, summary
+
+    results = await simulate(settings, Path(args.dialogues), catalog_path=Path(args.catalog) if args.catalog else None,
+                             out_path=Path(args.out), profile=args.profile, llm=args.llm,
+                             concurrency=args.concurrency, persist=False)
+    print(summary(results))
+    print(f"results: {args.out}")
+    return 0
+
+
+async def cmd_catalog_check(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.loader import load_csv
+
+    catalog = load_csv(Path(args.file or settings.catalog_path))
+    in_stock = sum(1 for i in catalog.items if i.in_stock)
+    print(f"{catalog.source}: {len(catalog)} items ({in_stock} in stock), version {catalog.version}: OK")
+    return 0
+
+
+async def cmd_profile_check(args: argparse.Namespace, settings: Settings) -> int:
+    paths = [Path(args.file)] if args.file else sorted(settings.profiles_dir.glob("*.toml"))
+    for path in paths:
+        profile = load_profile(path)
+        print(f"{path}: profile '{profile.name}' OK (chats: {', '.join(profile.chats) or 'default'})")
+    return 0
+
+
+# ---- argument parsing ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neuroseller", description="AI sales assistant on Temporal")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="embedded Temporal + PostgreSQL, the worker, and Telegram or a local chat")
+    p.add_argument("--chat-id", help="local chat id (default: your user name)")
+    p.add_argument("--profile", help="profile name for the local chat")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("chat", help="interactive chat in the terminal (starts what it needs)")
+    p.add_argument("--chat-id")
+    p.add_argument("--profile")
+    p.set_defaults(func=cmd_chat)
+
+    sub.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS").set_defaults(func=cmd_worker)
+    sub.add_parser("server", help="run only the embedded Temporal dev server").set_defaults(func=cmd_server)
+
+    p = sub.add_parser("simulate", help="run JSONL dialogues through real lead workflows")
+    p.add_argument("dialogues")
+    p.add_argument("--catalog", help="catalog CSV (default: CATALOG_PATH)")
+    p.add_argument("--profile", help="profile TOML path or name")
+    p.add_argument("--llm", choices=["rules", "openai", "ollama"])
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("catalog", help="catalog tools")
+    csub = p.add_subparsers(dest="catalog_cmd", required=True)
+    c = csub.add_parser("check", help="validate a catalog CSV")
+    c.add_argument("file", nargs="?")
+    c.set_defaults(func=cmd_catalog_check)
+
+    p = sub.add_parser("profile", help="profile tools")
+    psub = p.add_subparsers(dest="profile_cmd", required=True)
+    c = psub.add_parser("check", help="validate profile TOML files")
+    c.add_argument("file", nargs="?")
+    c.set_defaults(func=cmd_profile_check)
+
+    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError as err:  # pragma: no cover - optional extra not installed
+            log.debug("%s unavailable: %s", module, err)
+            continue
+        mod.register(sub)
+    return parser
+
+
+USER_ERRORS = (UsageError, DevServerError, CatalogError, ProfileError, SimulateError, FileNotFoundError)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    return await args.func(args, settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except Exception as err:  # pydantic ValidationError: name the variable
+        print(f"neuroseller: bad setting: {err}".splitlines()[0] + " " + " ".join(str(err).splitlines()[1:3]),
+              file=sys.stderr)
+        return 2
+    _setup_logging(settings)
+    try:
+        return asyncio.run(_run(args, settings))
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+    except asyncio.CancelledError:
+        return 0
+    except USER_ERRORS as err:
+        print(f"neuroseller: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

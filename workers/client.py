@@ -1,0 +1,100 @@
+"""Client-side helpers every channel uses: connect, and "a customer wrote: find or create their lead".
+
+Update-with-start (`WorkflowIDConflictPolicy.USE_EXISTING`) starts the lead's workflow and delivers
+the message in one call; the update id is derived from the channel's message id, so a message
+delivered twice is handled once by Temporal itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from neuroseller.settings import Settings
+from workflows.lead import LeadWorkflow
+from workflows.types import Customer, IncomingMessage, LeadInput, LeadState, TurnResult
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def lead_workflow_id(channel: str, chat_id: str | int) -> str:
+    return f"lead-{channel}-{chat_id}"
+
+
+def lead_input(
+    settings: Settings,
+    *,
+    channel: str,
+    chat_id: str | int,
+    customer: Customer | None = None,
+    profile_name: str | None = None,
+    outbound_queue: str | None = None,
+    operators_queue: str | None = None,
+    task_queue: str | None = None,
+    workflow_id: str | None = None,
+    persist: bool = True,
+) -> LeadInput:
+    """The start argument of a new lead, from settings (what later turns cannot change)."""
+    wid = workflow_id or lead_workflow_id(channel, chat_id)
+    return LeadInput(
+        state=LeadState(lead_id=wid, channel=channel, chat_id=str(chat_id), profile_name=profile_name,
+                        customer=customer or Customer()),
+        task_queue=task_queue or settings.task_queue,
+        outbound_queue=outbound_queue,
+        operators_queue=operators_queue,
+        llm_provider=settings.llm_provider,
+        llm_timeout_seconds=settings.llm_timeout_seconds,
+        llm_max_attempts=settings.llm_max_attempts,
+        continue_as_new_after_turns=settings.continue_as_new_after_turns,
+        transcript_limit=settings.transcript_limit,
+        persist=persist,
+        ui_base_url=settings.ui_base_url,
+        namespace=settings.temporal_namespace,
+    )
+
+
+def _summary(inp: LeadInput) -> str:
+    who = inp.state.customer.name or inp.state.customer.username or inp.state.chat_id
+    if inp.state.customer.username and inp.state.customer.name:
+        who = f"{inp.state.customer.name} (@{inp.state.customer.username})"
+    return f"Lead {who} via {inp.state.channel}"
+
+
+async def send_message(
+    client: Client,
+    inp: LeadInput,
+    message: IncomingMessage,
+    *,
+    timeout: timedelta | None = None,
+) -> TurnResult:
+    """Deliver one customer message to the lead's workflow, starting it if needed; return the reply."""
+    wid = inp.state.lead_id
+    start_op = WithStartWorkflowOperation(
+        LeadWorkflow.run,
+        inp,
+        id=wid,
+        task_queue=inp.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=_summary(inp),
+    )
+    update_id = f"msg-{message.message_id}" if message.message_id else None
+    return await client.execute_update_with_start_workflow(
+        LeadWorkflow.message,
+        message,
+        start_workflow_operation=start_op,
+        id=update_id,
+        rpc_timeout=timeout,
+    )
+
+
+def lead_handle(client: Client, lead_id: str) -> WorkflowHandle:
+    return client.get_workflow_handle(lead_id)

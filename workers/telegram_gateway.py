@@ -1,0 +1,503 @@
+"""`neuroseller telegram`: the process that owns the Telethon connection.
+
+Inbound: each accepted Telegram message becomes update-with-start on the lead's workflow
+(`lead-tg-<chat id>`), one chat at a time in order, many chats at once. Outbound: a Temporal worker
+on task queue `telegram` runs the send activities in this process (`activities/telegram_send.py`).
+Operators act in their chat (`/take`, `/release`, `/leads`, replies to cards).
+
+Catch-up: a StringSession keeps no update state, so the gateway stores pts/qts/date/seq in
+PostgreSQL and loads it into the session before connecting; Telethon then asks Telegram for the
+difference. The state is written only when every update received so far has been handed to
+Temporal, so a crash loses nothing (a message may be delivered again; its update id makes that a
+no-op).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+from telethon import TelegramClient, events, types
+from telethon.sessions import StringSession
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from activities.db.database import Database
+from activities.telegram_send import TelegramSender, typing
+from activities.telegram_store import TelegramStore, UpdateState
+from neuroseller.settings import Settings
+from workers.operator_cli import lead_id_arg
+from workflows.search_attributes import LEAD_MODE
+from workflows.types import Customer, IncomingMessage, LeadInput, OperatorAction, OperatorMessage, TurnResult
+
+log = logging.getLogger(__name__)
+
+TASK_QUEUE = "telegram"
+STATE_SAVE_EVERY = 30.0  # seconds; also saved after every delivery that leaves the gateway idle
+
+Deliver = Callable[[Client, LeadInput, IncomingMessage], Awaitable[TurnResult]]
+
+
+class GatewayClient(TelegramClient):
+    """A TelegramClient that counts updates between its message box and the handlers.
+
+    Telethon advances its pts when it *receives* an update, before handlers run; saving that pts
+    while an update still waits for dispatch would lose it in a crash. `undispatched` tells the
+    gateway when the saved state covers only updates already handed over.
+    """
+
+    undispatched = 0
+
+    async def _preprocess_updates(self, updates, users, chats):
+        out = await super()._preprocess_updates(updates, users, chats)
+        self.undispatched += len(out)
+        return out
+
+    async def _dispatch_update(self, update):
+        try:
+            await super()._dispatch_update(update)
+        finally:
+            self.undispatched -= 1
+
+
+def build_telethon_client(settings: Settings, session: str | None = None) -> GatewayClient:
+    secret = settings.telegram_session.get_secret_value() if settings.telegram_session else ""
+    return GatewayClient(
+        StringSession(session if session is not None else secret),
+        settings.telegram_api_id or 0,
+        settings.telegram_api_hash.get_secret_value() if settings.telegram_api_hash else "",
+        catch_up=True,  # load the restored state and ask for the difference on connect
+        sequential_updates=True,  # handlers only enqueue; per-chat order is kept by the gateway
+        flood_sleep_threshold=0,  # never sleep inside a send: Temporal retries after e.seconds
+        device_model="neuroseller",
+    )
+
+
+def settings_problem(settings: Settings, *, need_database: bool = True) -> str | None:
+    """One line naming the missing environment variable, or None when the gateway can start."""
+    if not settings.telegram_api_id:
+        return "TELEGRAM_API_ID is not set: get it at https://my.telegram.org → API development tools"
+    if not settings.telegram_api_hash:
+        return "TELEGRAM_API_HASH is not set: get it at https://my.telegram.org → API development tools"
+    if not (settings.telegram_session or settings.telegram_bot_token):
+        return ("TELEGRAM_SESSION is not set: run `neuroseller telegram login` and put the printed string "
+                "into .env (or set TELEGRAM_BOT_TOKEN for a bot)")
+    if need_database and not settings.database_url:
+        return "DATABASE_URL is not set: the Telegram gateway keeps its send ledger and update state there"
+    return None
+
+
+def parse_allowlist(raw: str) -> tuple[set[int], set[str]]:
+    ids: set[int] = set()
+    names: set[str] = set()
+    for item in (x.strip() for x in raw.split(",")):
+        if not item:
+            continue
+        if item.lstrip("-").isdigit():
+            ids.add(int(item))
+        else:
+            names.add(item.lstrip("@").lower())
+    return ids, names
+
+
+def message_kind(msg) -> str:
+    if msg.sticker:
+        return "sticker"
+    if msg.voice or msg.video_note:
+        return "voice"
+    if msg.photo:
+        return "photo"
+    if msg.video:
+        return "video"
+    if msg.document:
+        return "document"
+    if msg.media is not None and not isinstance(msg.media, types.MessageMediaWebPage):
+        return "other"
+    return "text"
+
+
+def customer_of(user) -> Customer:
+    if not isinstance(user, types.User):
+        return Customer(user_id=getattr(user, "id", None))
+    name = " ".join(x for x in (user.first_name, user.last_name) if x) or None
+    return Customer(user_id=user.id, access_hash=user.access_hash, username=user.username, name=name,
+                    is_bot=bool(user.bot))
+
+
+async def _default_deliver(client: Client, inp: LeadInput, msg: IncomingMessage) -> TurnResult:
+    from workers.client import send_message  # imports the workflow; only the gateway process needs it
+
+    return await send_message(client, inp, msg)
+
+
+def _lead_input(settings: Settings, chat_id: int, customer: Customer) -> LeadInput:
+    from workers.client import lead_input
+
+    return lead_input(settings, channel="tg", chat_id=chat_id, customer=customer, outbound_queue=TASK_QUEUE,
+                      operators_queue=TASK_QUEUE if settings.telegram_operators_chat else None)
+
+
+class TelegramGateway:
+    """Handlers, per-chat ordering and update-state persistence around one Telethon client."""
+
+    def __init__(self, settings: Settings, temporal: Client, tg: TelegramClient, store: TelegramStore, *,
+                 deliver: Deliver | None = None) -> None:
+        self.settings = settings
+        self.temporal = temporal
+        self.tg = tg
+        self.store = store
+        self.deliver = deliver or _default_deliver
+        self.allowed_ids, self.allowed_names = parse_allowlist(settings.telegram_allowed_chats)
+        self.operators_chat = settings.telegram_operators_chat
+        self.stats: Counter[str] = Counter()  # accepted / joined / ignored_<reason> / failed
+        self.me: types.User | None = None
+        self.account = ""
+        self._tails: dict[int, asyncio.Task] = {}
+        self._inflight = 0
+        self._save_lock = asyncio.Lock()
+        self._saver: asyncio.Task | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def account_key(self) -> str:
+        token = self.settings.telegram_bot_token
+        if token:
+            return "bot:" + token.get_secret_value().split(":", 1)[0]
+        key = self.tg.session.auth_key
+        return f"key:{key.key_id}" if key and key.key else "key:none"
+
+    async def start(self) -> None:
+        self.account = self.account_key()
+        await self.restore_state()
+        self.tg.add_event_handler(self.on_message, events.NewMessage(incoming=True))
+        self.tg.add_event_handler(self.on_edit, events.MessageEdited(incoming=True))
+        self.tg.add_event_handler(self.on_action, events.ChatAction())
+        await self.tg.connect()
+        if self.settings.telegram_bot_token and not await self.tg.is_user_authorized():
+            await self.tg.sign_in(bot_token=self.settings.telegram_bot_token.get_secret_value())
+        self.me = await self.tg.get_me()
+        if self.me is None:
+            raise RuntimeError("the Telegram session is not logged in: run `neuroseller telegram login`")
+        self._saver = asyncio.create_task(self._save_periodically())
+        log.info("telegram gateway up as %s (id %s)", self.me.username or self.me.first_name, self.me.id)
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what was handed over, then save the state if nothing is pending."""
+        if self._saver:
+            self._saver.cancel()
+        pending = getattr(self.tg, "undispatched", 0)
+        for handler in (self.on_message, self.on_edit, self.on_action):
+            self.tg.remove_event_handler(handler)
+        tails = list(self._tails.values())
+        if tails:
+            await asyncio.gather(*tails, return_exceptions=True)
+        if pending == 0:
+            await self.save_state()
+        await self.tg.disconnect()
+
+    async def restore_state(self) -> None:
+        own, channels = await self.store.load_state(self.account)
+        session = self.tg.session
+        if own is not None:
+            session.set_update_state(0, types.updates.State(own.pts, own.qts, own.date or datetime.now(UTC),
+                                                            own.seq, unread_count=0))
+        for cid, (pts, access_hash) in channels.items():
+            session.set_update_state(cid, types.updates.State(pts, 0, datetime.now(UTC), 0, unread_count=0))
+            if access_hash:
+                session.process_entities(types.contacts.ResolvedPeer(
+                    None, [], [types.InputPeerChannel(cid, access_hash)]))
+        if own is not None:
+            log.info("restored Telegram update state pts=%s; catching up on missed messages", own.pts)
+
+    async def save_state(self) -> bool:
+        """Persist Telethon's update state if every received update has reached Temporal."""
+        async with self._save_lock:
+            if self._inflight or getattr(self.tg, "undispatched", 0):
+                return False
+            ss, cs = self.tg._message_box.session_state()
+            if not ss["pts"]:
+                return False
+            date = ss["date"]
+            if isinstance(date, int | float):
+                date = datetime.fromtimestamp(date, UTC)
+            channels = {}
+            for cid, pts in cs.items():
+                entity = self.tg._mb_entity_cache.get(cid)
+                channels[cid] = (pts, entity.hash if entity else None)
+            own = UpdateState(ss["pts"], ss["qts"], date, ss["seq"])
+            await self.store.save_state(self.account, own, channels)
+            return True
+
+    async def _save_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(STATE_SAVE_EVERY)
+            try:
+                await self.save_state()
+            except Exception:  # PostgreSQL down: try again next time, never stop the gateway
+                log.exception("could not save Telegram update state")
+
+    async def drain(self) -> None:
+        """Wait until every queued message has been handed to Temporal (tests, shutdown)."""
+        while self._tails:
+            await asyncio.gather(*list(self._tails.values()), return_exceptions=True)
+
+    # ---- per-chat ordering -------------------------------------------------------------------
+
+    def _enqueue(self, chat_id: int, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` after the chat's previous job; chats do not wait for each other."""
+        previous = self._tails.get(chat_id)
+        self._inflight += 1
+
+        async def run() -> None:
+            try:
+                if previous is not None:
+                    await asyncio.gather(previous, return_exceptions=True)
+                await job()
+            except Exception:
+                self.stats["failed"] += 1
+                log.exception("handling a Telegram update for chat %s failed", chat_id)
+            finally:
+                self._inflight -= 1
+                if self._tails.get(chat_id) is task:
+                    del self._tails[chat_id]
+                if not self._inflight:
+                    try:
+                        await self.save_state()
+                    except Exception:
+                        log.exception("could not save Telegram update state")
+
+        task = asyncio.create_task(run())
+        self._tails[chat_id] = task
+
+    # ---- inbound -----------------------------------------------------------------------------
+
+    def chat_allowed(self, chat_id: int, chat) -> bool:
+        username = (getattr(chat, "username", None) or "").lower()
+        return chat_id in self.allowed_ids or (bool(username) and username in self.allowed_names)
+
+    def _ignore(self, reason: str, chat_id: int) -> None:
+        self.stats[f"ignored_{reason}"] += 1
+        log.debug("ignored a message in %s: %s", chat_id, reason)
+
+    async def on_message(self, event) -> None:
+        await self.incoming(event.message)
+
+    async def on_edit(self, event) -> None:
+        await self.incoming(event.message, edited=True)
+
+    async def incoming(self, msg, *, edited: bool = False) -> None:
+        chat_id = msg.chat_id
+        if self.operators_chat is not None and chat_id == self.operators_chat:
+            if not edited:
+                self._enqueue(chat_id, lambda: self.operator_command(msg))
+            return
+        sender = msg.sender
+        if msg.out or (self.me and msg.sender_id == self.me.id):
+            return self._ignore("own", chat_id)
+        if getattr(sender, "bot", False):
+            return self._ignore("bot", chat_id)
+        if not msg.is_private:
+            if msg.post:
+                return self._ignore("channel_post", chat_id)
+            if not self.chat_allowed(chat_id, msg.chat):
+                return self._ignore("chat_not_allowed", chat_id)
+            if not (msg.mentioned or self.settings.telegram_reply_in_groups):
+                return self._ignore("not_addressed", chat_id)
+            chat = msg.chat
+            if isinstance(chat, types.Channel) and chat.access_hash:
+                await self.store.remember_peer(chat_id, chat.access_hash, chat.username)
+        if sender is not None:
+            customer = customer_of(sender)
+        else:  # not in the update's entities: the message box's cache still knows the access hash
+            input_sender = msg.input_sender
+            customer = Customer(user_id=msg.sender_id, access_hash=getattr(input_sender, "access_hash", None))
+        kind = message_kind(msg)
+        key = f"{chat_id}:{msg.id}"
+        if edited:
+            stamp = int(msg.edit_date.timestamp()) if msg.edit_date else 0
+            key, kind = f"{key}:edit:{stamp}", "edited"
+        incoming = IncomingMessage(text=msg.message or "", message_id=key, kind=kind, customer=customer,
+                                   sent_at=msg.edit_date if edited else msg.date)
+        self.stats["accepted"] += 1
+        peer = msg.input_chat
+        self._enqueue(chat_id, lambda: self.hand_over(chat_id, customer, incoming, peer))
+
+    async def hand_over(self, chat_id: int, customer: Customer, incoming: IncomingMessage,
+                        peer) -> TurnResult:
+        """Deliver one message to its lead, retrying while Temporal is unreachable (never dropping it)."""
+        inp = _lead_input(self.settings, chat_id, customer)
+        delay = 0.5
+        async with typing(self.tg, peer):
+            while True:
+                try:
+                    return await self.deliver(self.temporal, inp, incoming)
+                except RPCError as e:
+                    if e.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                                        RPCStatusCode.RESOURCE_EXHAUSTED):
+                        raise
+                    log.warning("Temporal unavailable (%s); retrying message %s in %.1fs", e,
+                                incoming.message_id, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+    async def on_action(self, event) -> None:
+        """New-subscriber trigger: greet a user who joined an allowed group/channel, once."""
+        if not (event.user_joined or event.user_added):
+            return
+        if not self.chat_allowed(event.chat_id, event.chat):
+            return self._ignore("join_chat_not_allowed", event.chat_id)
+        if not self.settings.telegram_greet_new_members:
+            return self._ignore("join_greeting_off", event.chat_id)
+        if self.me is not None and self.me.bot:  # bots cannot start a private chat with anyone
+            return self._ignore("join_bot_account", event.chat_id)
+        for user in event.users:
+            if not isinstance(user, types.User) or user.bot or user.deleted or user.is_self:
+                continue
+            if user.access_hash is None or user.min:
+                self._ignore("join_no_access", event.chat_id)
+                continue
+            if not await self.store.mark_greeted(user.id, event.chat_id):
+                self._ignore("join_already_greeted", event.chat_id)
+                continue
+            customer = customer_of(user)
+            await self.store.remember_peer(user.id, user.access_hash, user.username)
+            joined = IncomingMessage(kind="joined", text="", message_id=f"joined:{user.id}",
+                                     customer=customer)
+            self.stats["joined"] += 1
+            self._enqueue(user.id, lambda uid=user.id, c=customer, m=joined: self.hand_over(
+                uid, c, m, types.InputPeerUser(c.user_id, c.access_hash)))
+
+    # ---- operators' chat ---------------------------------------------------------------------
+
+    async def _say(self, msg, text: str) -> None:
+        try:
+            await self.tg.send_message(await msg.get_input_chat(), text, reply_to=msg.id, parse_mode=None,
+                                       link_preview=False)
+        except Exception:
+            log.exception("could not answer in the operators' chat")
+
+    async def operator_command(self, msg) -> None:
+        text = (msg.message or "").strip()
+        sender = msg.sender
+        operator = (customer_of(sender).name or (f"@{sender.username}" if getattr(sender, "username", None)
+                                                 else None)) if sender else None
+        operator = operator or f"operator {msg.sender_id}"
+        if text.startswith("/"):
+            command, _, rest = text.partition(" ")
+            command = command[1:].split("@", 1)[0].lower()
+            if command in ("take", "release"):
+                if not rest.strip():
+                    return await self._say(msg, f"/{command} <lead>, например /{command} lead-tg-123")
+                lead = lead_id_arg(rest.split()[0])
+                name = "operator_takeover" if command == "take" else "operator_release"
+                if await self._signal(msg, lead, name, OperatorAction(operator=operator)):
+                    done = (f"✅ {operator} ведёт {lead}: бот молчит, сообщения клиента придут сюда"
+                            if command == "take" else f"🤖 {lead} возвращён боту")
+                    await self._say(msg, done)
+            elif command == "leads":
+                await self._say(msg, await self.open_escalations())
+            elif command in ("help", "start"):
+                await self._say(msg, OPERATOR_HELP)
+            return
+        reply_to = msg.reply_to.reply_to_msg_id if msg.reply_to else None
+        if reply_to is None:
+            return
+        lead = await self.store.lead_for_post(msg.chat_id, reply_to)
+        if lead is None:
+            return
+        if not text:
+            return await self._say(msg, "Клиенту можно отправить только текст.")
+        relay = OperatorMessage(operator=operator, text=text, message_id=f"ops:{msg.chat_id}:{msg.id}")
+        await self._signal(msg, lead, "operator_message", relay)
+
+    async def _signal(self, msg, lead: str, name: str, arg) -> bool:
+        try:
+            await self.temporal.get_workflow_handle(lead).signal(name, arg)
+        except RPCError as e:
+            if e.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await self._say(msg, f"Лид {lead} не найден или уже закрыт")
+            return False
+        return True
+
+    async def open_escalations(self, limit: int = 30) -> str:
+        query = 'WorkflowType = "LeadWorkflow" AND ExecutionStatus = "Running" AND Escalated = true'
+        lines = []
+        async for wf in self.temporal.list_workflows(query, limit=limit):
+            mode = wf.typed_search_attributes.get(LEAD_MODE) or "bot"
+            lines.append(f"• {wf.id} — {'ведёт человек' if mode == 'human' else 'ждёт оператора'}")
+        return "Открытые эскалации:\n" + "\n".join(lines) if lines else "Открытых эскалаций нет"
+
+
+OPERATOR_HELP = """Команды операторов:
+/take <лид> — взять диалог: бот замолкает, сообщения клиента пересылаются сюда
+/release <лид> — вернуть диалог боту
+/leads — открытые эскалации
+Ответ (reply) на карточку или пересланное сообщение уходит клиенту от имени магазина."""
+
+
+@contextlib.asynccontextmanager
+async def open_gateway(settings: Settings, client: Client, telethon_client: TelegramClient,
+                       store: TelegramStore, *,
+                       deliver: Deliver | None = None) -> AsyncIterator[TelegramGateway]:
+    """Connected gateway with its `telegram` worker running; stopped (state saved) on exit."""
+    gateway = TelegramGateway(settings, client, telethon_client, store, deliver=deliver)
+    await gateway.start()
+    sender = TelegramSender(telethon_client, store, operators_chat=settings.telegram_operators_chat,
+                            ui_base_url=settings.ui_base_url, namespace=settings.temporal_namespace)
+    try:
+        async with Worker(client, task_queue=TASK_QUEUE, activities=sender.activities):
+            yield gateway
+    finally:
+        await gateway.stop()
+
+
+async def run_gateway(settings: Settings, client: Client | None = None, telethon_client=None, *,
+                      database: Database | None = None, deliver: Deliver | None = None) -> None:
+    """Run until Telegram disconnects or the task is cancelled (`neuroseller telegram`, `neuroseller up`)."""
+    if client is None:
+        from workers.client import connect
+
+        address = settings.temporal_address or f"localhost:{settings.temporal_port}"
+        client = await connect(address, settings.temporal_namespace)
+    owns_db = database is None
+    if database is None:
+        assert settings.database_url is not None, settings_problem(settings)
+        database = Database(settings.database_url.get_secret_value())
+    await database.migrate()
+    tg = telethon_client or build_telethon_client(settings)
+    try:
+        async with open_gateway(settings, client, tg, TelegramStore(database), deliver=deliver):
+            await tg.disconnected
+    finally:
+        if owns_db:
+            await database.close()
+
+
+# ---- CLI ---------------------------------------------------------------------------------------
+
+
+async def telegram_command(args: argparse.Namespace, settings: Settings) -> int:
+    if problem := settings_problem(settings):
+        print(problem, file=sys.stderr)
+        raise SystemExit(2)
+    await run_gateway(settings)
+    return 0
+
+
+def register(subparsers) -> None:
+    """`neuroseller telegram` (the gateway) and `neuroseller telegram login`."""
+    from workers.telegram_login import login_command
+
+    parser = subparsers.add_parser("telegram", help="run the Telegram gateway (Telethon + queue `telegram`)")
+    parser.set_defaults(handler=telegram_command)
+    sub = parser.add_subparsers(dest="telegram_command")
+    login = sub.add_parser("login", help="log in interactively and print TELEGRAM_SESSION")
+    login.set_defaults(handler=login_command)

@@ -1,0 +1,60 @@
+"""The Temporal worker: hosts LeadWorkflow and the turn activities (and the CRM writes when a DB is set).
+
+Stateless: run as many as needed on one task queue. Third-party and our pure modules pass
+through the workflow sandbox so a burst of new leads does not re-import them per workflow.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.llm import make_model
+from activities.profiles import ProfileStore
+from activities.turn import TurnActivities
+from catalog.schema import Catalog
+from neuroseller.settings import Settings
+from workflows.lead import LeadWorkflow
+
+PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "workflows", "catalog", "neuroseller", "rapidfuzz",
+               "snowballstemmer")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    catalog: Callable[[], Catalog],
+    profiles: ProfileStore | None = None,
+    task_queue: str | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),
+    model: Any = None,
+) -> Worker:
+    """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
+    turn = TurnActivities(
+        catalog=catalog,
+        profiles=profiles or ProfileStore(settings.profiles_dir),
+        model=model if model is not None else make_model(settings),
+        secrets=settings.secret_values(),
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[LeadWorkflow],
+        activities=[*turn.all(), *extra_activities],
+        workflow_runner=sandbox_runner(),
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
+        max_concurrent_activities=200,
+        max_concurrent_local_activities=200,
+        max_concurrent_workflow_tasks=200,
+    )
