@@ -103,8 +103,8 @@ def _shop_context(req: ReplyRequest) -> str:
     if req.has_contact:
         lines.append("The customer already left a contact; do not ask for it again.")
     if req.unknown_item:
-        lines.append(f"The customer asked about «{_cell(req.unknown_item)}», which the catalog does not have: "
-                     "do not describe it; say you are checking and offer an item from FACTS if one fits.")
+        lines.append(f"The customer asked about «{_cell(req.unknown_item)}», which the catalog does not "
+                     "have: do not describe it; say you are checking and offer a FACTS item if one fits.")
     if req.push_upsell and req.alternatives:
         lines.append("You may suggest one item marked 'alternative' as an addition.")
     if not req.push_cta:

@@ -369,7 +369,7 @@ def _contact_only(req: ReplyRequest) -> bool:
 def _dominant(matches: list[ItemFact]) -> bool:
     if len(matches) < 2:
         return True
-    return matches[0].confidence - matches[1].confidence >= 0.15
+    return matches[0].confidence - matches[1].confidence >= 0.08
 
 
 def _one_item(item: Item, catalog: Catalog, req: ReplyRequest, lang: str, cart_skus: set[str],

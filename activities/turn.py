@@ -8,6 +8,7 @@ memory, which keeps a turn close to Temporal's own floor.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 
 from temporalio import activity
@@ -48,6 +49,21 @@ def fact(item: Item, confidence: float = 1.0) -> ItemFact:
                     description=item.description, upsell=list(item.upsell), confidence=round(confidence, 3))
 
 
+_NOT_NAMES = frozenset({
+    "мой", "моя", "мои", "телефон", "тел", "номер", "почта", "вот", "да", "нет", "пишите", "звоните", "здравствуйте",
+    "привет", "спасибо", "ок", "хорошо", "конечно", "давайте", "оформляйте", "записывайте", "my", "phone", "number",
+    "email", "mail", "here", "yes", "ok", "okay", "sure", "thanks", "hello", "hi", "call", "please", "tel",
+})
+
+
+def bare_name(text: str) -> str | None:
+    """A name typed next to a contact («Анна, +7 912…», "John 555-0101"): a leading capitalised word."""
+    m = re.match(r"\s*([A-ZА-ЯЁ][a-zа-яё]{1,19})(?:\s+([A-ZА-ЯЁ][a-zа-яё]{1,24}))?(?=[\s,.:;!-])", text)
+    if not m or m.group(1).lower() in _NOT_NAMES:
+        return None
+    return m.group(1) if not m.group(2) or m.group(2).lower() in _NOT_NAMES else f"{m.group(1)} {m.group(2)}"
+
+
 class TurnActivities:
     """Holds what a turn reads: the catalog (hot-reloaded), the profiles, the model and the secrets."""
 
@@ -69,6 +85,7 @@ class TurnActivities:
         language = policy.detect_language(text, req.language or profile.default_language)
         intents = policy.detect_intents(text, profile)
         contacts = pii.extract_contacts(text)
+        name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
         card = pii.contains_card(text)
         if contacts.phone or contacts.email or contacts.username:
             intents.append("contact")
@@ -91,7 +108,7 @@ class TurnActivities:
             language=language, intents=intents, matches=matches[:4], unknown_item=unknown,
             alternatives=alternatives, quantity=policy.extract_quantity(text), profile=profile,
             catalog_version=catalog.version, masked_text=pii.mask_pii(text), phone=contacts.phone,
-            email=contacts.email, username=contacts.username, customer_name=contacts.name, card_number=card)
+            email=contacts.email, username=contacts.username, customer_name=name, card_number=card)
 
     @staticmethod
     def _alternatives(catalog: Catalog, matches: list[ItemFact]) -> list[ItemFact]:

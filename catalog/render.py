@@ -135,6 +135,9 @@ def render_slots(text: str, catalog: Catalog, cart: list[CartLine], lang: str) -
         pos = m.end()
         pieces.append(_fill(m.group(0), m.group(1), catalog, cart, lang, out))
     pieces.append(text[pos:])
+    for i in range(1, len(pieces) - 1, 2):  # "{stock:X}." would end in "шт.."
+        if pieces[i].endswith(".") and pieces[i + 1].startswith("."):
+            pieces[i + 1] = pieces[i + 1][1:]
     prose = "".join(pieces[0::2])  # the model's own words between slots
     if "{" in prose or "}" in prose:
         out.problems.append("bad_slot:unbalanced_brace")

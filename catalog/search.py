@@ -41,6 +41,7 @@ MODIFIER = 0.7
 QUERY_MODIFIER = 0.5
 """Weight of such words in the question: «коврик под спальник» is mostly about a mat."""
 _SKU_TOKEN = re.compile(r"[\w\-./]+")
+_PARTS = re.compile(r"\s+(?:и|или|а также|плюс|and|or|plus)\s+|,(?!\d)|[;+&/?!]|\.(?!\d)", re.IGNORECASE)
 
 
 class SearchHit(BaseModel):
@@ -182,39 +183,55 @@ def _index(catalog: Catalog) -> _Index:
     return index
 
 
-def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
-    """Items for `query`, best first: score desc, then in stock, then the shorter (more specific) name."""
-    index = _index(catalog)
-    scores: dict[int, float] = {}
-
+def _coverage(index: _Index, text: str) -> dict[int, float]:
+    """Per item position: the weighted share of `text`'s product words the item accounts for."""
     words: dict[str, float] = {}  # stem → its weight in the question (modifiers count less)
     numbers: list[str] = []
-    for term, modifier in marked_terms(query):
+    for term, modifier in marked_terms(text):
         if term.is_number:
             numbers.append(term.value)
         else:
             words[term.value] = max(words.get(term.value, 0.0), QUERY_MODIFIER if modifier else 1.0)
+    if not words:  # a bare number or pure noise names no product
+        return {}
     numbers = list(dict.fromkeys(numbers))
-    if words:
-        word_total: dict[int, float] = {}
-        for word, word_weight in words.items():
-            best: dict[int, float] = {}
-            for stem, similarity in index.candidates(word):
-                for position, weight in index.words[stem].items():
-                    value = similarity * weight * word_weight
-                    if best.get(position, 0.0) < value:
-                        best[position] = value
-            for position, value in best.items():
-                word_total[position] = word_total.get(position, 0.0) + value
-        number_total: dict[int, float] = {}
-        for number in numbers:
-            for position, weight in index.numbers.get(number, {}).items():
-                number_total[position] = number_total.get(position, 0.0) + weight
-        for position, total in word_total.items():
-            coverage = total / sum(words.values())
-            if numbers:
-                coverage *= 1 - NUMBER_PENALTY * (1 - number_total.get(position, 0.0) / len(numbers))
-            scores[position] = coverage
+    word_total: dict[int, float] = {}
+    for word, word_weight in words.items():
+        best: dict[int, float] = {}
+        for stem, similarity in index.candidates(word):
+            for position, weight in index.words[stem].items():
+                value = similarity * weight * word_weight
+                if best.get(position, 0.0) < value:
+                    best[position] = value
+        for position, value in best.items():
+            word_total[position] = word_total.get(position, 0.0) + value
+    number_total: dict[int, float] = {}
+    for number in numbers:
+        for position, weight in index.numbers.get(number, {}).items():
+            number_total[position] = number_total.get(position, 0.0) + weight
+    scores: dict[int, float] = {}
+    for position, total in word_total.items():
+        coverage = total / sum(words.values())
+        if numbers:
+            coverage *= 1 - NUMBER_PENALTY * (1 - number_total.get(position, 0.0) / len(numbers))
+        scores[position] = coverage
+    return scores
+
+
+def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
+    """Items for `query`, best first: score desc, then in stock, then the shorter (more specific) name.
+
+    A question naming several products («горелка и газ», "tent, mat") is also scored part by part,
+    each item keeping its best score, so every product asked about can be found.
+    """
+    index = _index(catalog)
+    scores = _coverage(index, query)
+    parts = [p for p in _PARTS.split(query) if p and p.strip()]
+    if len(parts) > 1:
+        for part in parts:
+            for position, score in _coverage(index, part).items():
+                if scores.get(position, 0.0) < score:
+                    scores[position] = score
 
     for token in _SKU_TOKEN.findall(query):
         position = index.sku_positions.get(token.strip("-./").upper())

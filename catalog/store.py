@@ -51,7 +51,8 @@ class CatalogStore:
         else:
             assert source is not None
             self._source, self._fingerprint = source, fingerprint
-        self.name = name or (str(self.path) if self.path is not None else getattr(source, "__name__", "source"))
+        default_name = str(self.path) if self.path is not None else getattr(source, "__name__", "source")
+        self.name = name or default_name
         self._catalog: Catalog | None = None
         self._seen: Hashable | None = None
         self._stat: tuple[int, int, int] | None = None

@@ -82,10 +82,10 @@ STOP_WORDS: frozenset[str] = _forms(
 
 # Inflected verbs/adjectives of asking, matched by stem so every form drops (продаёте/продаются...).
 STOP_STEMS: frozenset[str] = frozenset(
-    stem(w) for w in (
+    stem(w) for w in _forms(
         "продаете подскажите интересует нужна поищите ищу имеется имеются хочу хотите купить "
         "дешевый недорогой дорогой лучший хороший качественный подобрать посмотреть"
-    ).split()
+    )
 )
 
 # Words meaning "person/place" after a number (2 person, 2-местная, на 2 человека): the number
@@ -120,12 +120,12 @@ _NUM_PREFIXES: tuple[tuple[str, str], ...] = (
 _ONE_ROOTS = ("мест", "комнат", "слой", "ярус", "спальн", "камер")
 
 _UNITS: dict[str, str] = {
-    **dict.fromkeys("л l lt литр литра литров литре liter liters litre litres".split(), "литр"),
-    **dict.fromkeys("мл ml миллилитров milliliter milliliters".split(), "мл"),
-    **dict.fromkeys("г гр g грамм грамма граммов gram grams gr".split(), "г"),
-    **dict.fromkeys("кг kg килограмм килограмма kilogram kilograms".split(), "кг"),
-    **dict.fromkeys("см cm сантиметров".split(), "см"),
-    **dict.fromkeys("мм mm миллиметров".split(), "мм"),
+    **dict.fromkeys(_forms("л l lt литр литра литров литре liter liters litre litres"), "литр"),
+    **dict.fromkeys(_forms("мл ml миллилитров milliliter milliliters"), "мл"),
+    **dict.fromkeys(_forms("г гр g грамм грамма граммов gram grams gr"), "г"),
+    **dict.fromkeys(_forms("кг kg килограмм килограмма kilogram kilograms"), "кг"),
+    **dict.fromkeys(_forms("см cm сантиметров"), "см"),
+    **dict.fromkeys(_forms("мм mm миллиметров"), "мм"),
 }
 
 # Russian diminutive/colloquial suffixes: фонарик → фонар(ь), котелок → котел, ножик → нож.
@@ -218,8 +218,7 @@ def product_phrase(text: str) -> str | None:
         return None
     result: list[str] = []
     for i, word in enumerate(words):
-        if keep[i]:
-            result.append(word)
-        elif (normalize(word) in _CONNECTIVES and 0 < i < len(words) - 1 and keep[i - 1] and keep[i + 1]):
+        bridge = normalize(word) in _CONNECTIVES and 0 < i < len(words) - 1 and keep[i - 1] and keep[i + 1]
+        if keep[i] or bridge:
             result.append(word)
     return " ".join(result)

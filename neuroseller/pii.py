@@ -32,8 +32,10 @@ _PASSPORT_RE = re.compile(
     r"(?i)\b(паспорт\w*|серия|passport)(\s*(?:рф|серия)?\s*[:№#]?\s*)"
     r"(\d{2}\s?\d{2}\s*(?:(?:номер|№|no\.?|#)\s*)?\d{6}|[A-Z]{0,2}\d{6,9})(?!\d)"
 )
-_RU_STREET = (r"ул\.|улиц[аеуы]|пр-т|просп\.|проспект[аеу]?|пер\.|переул(?:ок|ке)|бульвар[аеу]?|б-р|"
-              r"шоссе|наб\.|набережн(?:ая|ой)|пл\.|площад[ьи]|мкр\.?|микрорайон[аеу]?")
+_RU_STREET = (
+    r"ул\.|улиц[аеуы]|пр-т|просп\.|проспект[аеу]?|пер\.|переул(?:ок|ке)|бульвар[аеу]?|б-р|"
+    r"шоссе|наб\.|набережн(?:ая|ой)|пл\.|площад[ьи]|мкр\.?|микрорайон[аеу]?"
+)
 _RU_PARTS = r"д\.?|дом|корп\.?|к\.|стр\.?|строение|кв\.?|квартира|оф\.?|офис|под\.|подъезд|эт\.?|этаж"
 _RU_ADDRESS_RE = re.compile(
     rf"(?i)(?<!\w)(?:{_RU_STREET})\s*[^\s,\d.][^\s,]*(?:\s+[^\s,\d][^\s,]*)?"
@@ -51,11 +53,66 @@ _EN_NAME_RE = re.compile(r"(?i:my\s+name\s+is|name's)\s+([A-Za-z][a-z'-]+)")
 _EN_I_AM_RE = re.compile(r"\b(?i:i'm|i\s+am|this\s+is|it's)\s+([A-Z][a-z'-]+)\b")
 # Capitalised words after "я"/"I'm" that are not names ("Я Хочу...", "I'm Interested").
 _NOT_NAMES = {
-    "хочу", "бы", "не", "уже", "тоже", "просто", "только", "думаю", "ищу", "хотел", "хотела", "могу",
-    "буду", "был", "была", "здесь", "тут", "из", "от", "по", "в", "на", "сам", "сама", "клиент", "заказывал",
-    "заказывала", "интересуюсь", "спрашиваю", "очень", "вот", "так", "ваш", "ваша", "покупатель", "мама",
-    "interested", "looking", "not", "just", "here", "from", "a", "an", "the", "so", "very", "sorry", "fine",
-    "good", "ok", "okay", "sure", "back", "ready", "going", "trying", "writing", "calling", "also",
+    "хочу",
+    "бы",
+    "не",
+    "уже",
+    "тоже",
+    "просто",
+    "только",
+    "думаю",
+    "ищу",
+    "хотел",
+    "хотела",
+    "могу",
+    "буду",
+    "был",
+    "была",
+    "здесь",
+    "тут",
+    "из",
+    "от",
+    "по",
+    "в",
+    "на",
+    "сам",
+    "сама",
+    "клиент",
+    "заказывал",
+    "заказывала",
+    "интересуюсь",
+    "спрашиваю",
+    "очень",
+    "вот",
+    "так",
+    "ваш",
+    "ваша",
+    "покупатель",
+    "мама",
+    "interested",
+    "looking",
+    "not",
+    "just",
+    "here",
+    "from",
+    "a",
+    "an",
+    "the",
+    "so",
+    "very",
+    "sorry",
+    "fine",
+    "good",
+    "ok",
+    "okay",
+    "sure",
+    "back",
+    "ready",
+    "going",
+    "trying",
+    "writing",
+    "calling",
+    "also",
 }
 
 
@@ -123,14 +180,14 @@ def normalize_phone(raw: str, default_region: str = "RU") -> str | None:
 
 def _phone_hint(e164: str) -> str:
     cc_len = 1 if e164[1] in "17" else 2
-    return f"+{e164[1:1 + cc_len]}***{e164[-2:]}"
+    return f"+{e164[1 : 1 + cc_len]}***{e164[-2:]}"
 
 
 def _mask_phone(m: re.Match[str]) -> str:
     raw = m.group()
     # A bracket that opens before the match ("(+7 ...)") belongs to the text, not the number.
     lead = "(" if raw.startswith("(") and ")" not in raw else ""
-    phone = normalize_phone(raw[len(lead):])
+    phone = normalize_phone(raw[len(lead) :])
     return lead + _phone_hint(phone) if phone else raw
 
 

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_allowed_chats: str = ""  # comma-separated ids/@usernames; empty = private chats only
     telegram_operators_chat: int | None = None
+    telegram_task_queue: str = "telegram"  # the gateway's worker queue (send activities run there)
     telegram_reply_in_groups: bool = False  # answer every message in allowed groups, not only when addressed
     telegram_greet_new_members: bool = False  # greet users who join an allowed group/channel (once each)
 

@@ -94,7 +94,8 @@ def test_accepted_number_and_currency_spellings() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("4990", Decimal("4990")), ("4\u00a0990", Decimal("4990")), ("1.500,25", Decimal("1500.25")),
-    ("12,5", Decimal("12.5")), ("abc", None), ("-5", None), ("", None), ("1e5", None), ("1,2,3", None),
+    ("12,5", Decimal("12.5")), ("1,500", Decimal("1500")),
+    ("abc", None), ("-5", None), ("", None), ("1e5", None), ("1,2,3", None),
 ])
 def test_parse_money(text: str, expected: Decimal | None) -> None:
     assert parse_money(text) == expected

@@ -41,11 +41,30 @@ CARD = "4111 1111 1111 1111"
 
 
 def batch(lead_id: str, n_messages: int = 2, sink: str = "postgres", **fields: object) -> PersistBatch:
-    lead = LeadRecord.model_validate({"lead_id": lead_id, "workflow_id": lead_id, "channel": "telegram",
-                                      "chat_id": "42", "updated_at": T0, **fields})
-    return PersistBatch(sink=sink, lead=lead, messages=[
-        MessageRecord(key=f"{lead_id}:m{i}", lead_id=lead_id, role="customer", text=f"msg {i}",
-                      at=T0 + timedelta(seconds=i)) for i in range(n_messages)])
+    lead = LeadRecord.model_validate(
+        {
+            "lead_id": lead_id,
+            "workflow_id": lead_id,
+            "channel": "telegram",
+            "chat_id": "42",
+            "updated_at": T0,
+            **fields,
+        }
+    )
+    return PersistBatch(
+        sink=sink,
+        lead=lead,
+        messages=[
+            MessageRecord(
+                key=f"{lead_id}:m{i}",
+                lead_id=lead_id,
+                role="customer",
+                text=f"msg {i}",
+                at=T0 + timedelta(seconds=i),
+            )
+            for i in range(n_messages)
+        ],
+    )
 
 
 # ---- PostgreSQL through a path we can cut ---------------------------------------------------------
@@ -151,17 +170,31 @@ class PersistTurnWorkflow:
 
     @workflow.run
     async def run(self, batch: PersistBatch) -> list[str]:
-        names: list[str] = await workflow.execute_activity("crm_sinks", start_to_close_timeout=timedelta(seconds=5))
-        policy = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=1.5,
-                             maximum_interval=timedelta(seconds=1))
-        await asyncio.gather(*(workflow.execute_activity(
-            "persist_lead", batch.model_copy(update={"sink": name}), start_to_close_timeout=timedelta(seconds=5),
-            retry_policy=policy) for name in names))
+        names: list[str] = await workflow.execute_activity(
+            "crm_sinks", start_to_close_timeout=timedelta(seconds=5)
+        )
+        policy = RetryPolicy(
+            initial_interval=timedelta(milliseconds=200),
+            backoff_coefficient=1.5,
+            maximum_interval=timedelta(seconds=1),
+        )
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    "persist_lead",
+                    batch.model_copy(update={"sink": name}),
+                    start_to_close_timeout=timedelta(seconds=5),
+                    retry_policy=policy,
+                )
+                for name in names
+            )
+        )
         return names
 
 
 async def test_temporal_retries_persist_lead_until_postgres_is_back(
-        temporal_env: WorkflowEnvironment, dsn: str, tmp_path: Path) -> None:
+    temporal_env: WorkflowEnvironment, dsn: str, tmp_path: Path
+) -> None:
     proxy = TcpProxy()
     await proxy.restore()
     via_proxy = Database(proxy.dsn(dsn), connect_timeout=1)
@@ -169,19 +202,27 @@ async def test_temporal_retries_persist_lead_until_postgres_is_back(
     queue = f"crm-{uuid.uuid4().hex[:8]}"
     turn = batch("lead-pg-3", n_messages=4)
     turn.messages[0].text = f"моя карта {CARD}"
-    async with Worker(temporal_env.client, task_queue=queue, workflows=[PersistTurnWorkflow],
-                      activities=[crm.sink_names, crm.persist_lead], workflow_runner=UnsandboxedWorkflowRunner()):
+    async with Worker(
+        temporal_env.client,
+        task_queue=queue,
+        workflows=[PersistTurnWorkflow],
+        activities=[crm.sink_names, crm.persist_lead],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
         await via_proxy.connect()
         await proxy.cut()  # PostgreSQL goes away in the middle of the dialogue
-        handle = await temporal_env.client.start_workflow(PersistTurnWorkflow.run, turn, id=f"wf-{queue}",
-                                                          task_queue=queue)
+        handle = await temporal_env.client.start_workflow(
+            PersistTurnWorkflow.run, turn, id=f"wf-{queue}", task_queue=queue
+        )
         await asyncio.sleep(1.5)
         assert CsvSink(tmp_path / "leads.csv").read_rows()[0]["lead_id"] == "lead-pg-3"  # not held back
         await proxy.restore()
         assert await asyncio.wait_for(handle.result(), 20) == ["postgres", "csv"]
-        attempts = [e.activity_task_started_event_attributes.attempt
-                    async for e in handle.fetch_history_events()
-                    if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            async for e in handle.fetch_history_events()
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        ]
     await crm.close()
     await proxy.cut()
     assert max(attempts) > 1
@@ -374,12 +415,20 @@ def test_retry_after_parsing() -> None:
 
 
 def test_make_sinks_builds_what_settings_ask(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, crm_sinks="csv, webhook ,sheet", crm_webhook_url="http://127.0.0.1:1/h",
-                        crm_webhook_secret="s3cret-hook", gsheet_credentials_file=tmp_path / "sa.json",
-                        gsheet_spreadsheet_id="sid", crm_csv_path=tmp_path / "l.csv")
+    settings = Settings(
+        _env_file=None,
+        crm_sinks="csv, webhook ,sheet",
+        crm_webhook_url="http://127.0.0.1:1/h",
+        crm_webhook_secret="s3cret-hook",
+        gsheet_credentials_file=tmp_path / "sa.json",
+        gsheet_spreadsheet_id="sid",
+        crm_csv_path=tmp_path / "l.csv",
+    )
     sinks = make_sinks(settings, Database("postgresql://x@127.0.0.1:1/x"))
     assert list(sinks) == ["postgres", "csv", "webhook", "gsheet"]
-    assert list(make_sinks(Settings(_env_file=None), Database("postgresql://x@127.0.0.1:1/x"))) == ["postgres"]
+    assert list(make_sinks(Settings(_env_file=None), Database("postgresql://x@127.0.0.1:1/x"))) == [
+        "postgres"
+    ]
 
 
 @pytest.mark.parametrize("spec", ["webhook", "gsheet", "kafka"])

@@ -32,8 +32,13 @@ async def db(dsn: str) -> AsyncIterator[Database]:
 
 
 def lead(lead_id: str = "lead-telegram-1", **fields: object) -> LeadRecord:
-    base: dict[str, object] = {"lead_id": lead_id, "workflow_id": lead_id, "channel": "telegram", "chat_id": "1",
-                               "updated_at": T0}
+    base: dict[str, object] = {
+        "lead_id": lead_id,
+        "workflow_id": lead_id,
+        "channel": "telegram",
+        "chat_id": "1",
+        "updated_at": T0,
+    }
     return LeadRecord.model_validate({**base, **fields})
 
 
@@ -75,35 +80,64 @@ def test_migration_file_names_are_checked(tmp_path: Path, names: list[str]) -> N
 
 async def test_batch_written_twice_is_stored_once(db: Database) -> None:
     batch = PersistBatch(
-        lead=lead("lead-once", name="Анна", phone="+79123456789", items=["TENT-2"], amount=Decimal("5990"),
-                  currency="RUB", status=LeadStatus.CART, created_at=T0),
-        messages=[MessageRecord(key=f"lead-once:{i}", lead_id="lead-once", role="customer", text=f"m{i}",
-                                at=T0 + timedelta(seconds=i)) for i in range(3)],
-        events=[EventRecord(key="lead-once:e1", lead_id="lead-once", kind="status", data={"to": "cart"}, at=T0)],
+        lead=lead(
+            "lead-once",
+            name="Анна",
+            phone="+79123456789",
+            items=["TENT-2"],
+            amount=Decimal("5990"),
+            currency="RUB",
+            status=LeadStatus.CART,
+            created_at=T0,
+        ),
+        messages=[
+            MessageRecord(
+                key=f"lead-once:{i}",
+                lead_id="lead-once",
+                role="customer",
+                text=f"m{i}",
+                at=T0 + timedelta(seconds=i),
+            )
+            for i in range(3)
+        ],
+        events=[
+            EventRecord(key="lead-once:e1", lead_id="lead-once", kind="status", data={"to": "cart"}, at=T0)
+        ],
     )
     for _ in range(3):
         await db.write_batch(batch)
-    assert (await db.count("leads", "lead-once"), await db.count("messages", "lead-once"),
-            await db.count("events", "lead-once")) == (1, 3, 1)
+    assert (
+        await db.count("leads", "lead-once"),
+        await db.count("messages", "lead-once"),
+        await db.count("events", "lead-once"),
+    ) == (1, 3, 1)
     stored = await db.get_lead("lead-once")
     assert stored is not None
-    assert (stored.name, stored.amount, stored.items, stored.status) == ("Анна", Decimal("5990.00"), ["TENT-2"],
-                                                                          LeadStatus.CART)
+    assert (stored.name, stored.amount, stored.items, stored.status) == (
+        "Анна",
+        Decimal("5990.00"),
+        ["TENT-2"],
+        LeadStatus.CART,
+    )
     assert [m.text for m in await db.messages("lead-once")] == ["m0", "m1", "m2"]
     assert (await db.events("lead-once"))[0].data == {"to": "cart"}
 
 
 async def test_an_older_snapshot_retried_late_does_not_roll_the_lead_back(db: Database) -> None:
-    await db.write_batch(PersistBatch(lead=lead("lead-order", status=LeadStatus.CHECKOUT,
-                                                updated_at=T0 + timedelta(minutes=5))))
+    await db.write_batch(
+        PersistBatch(
+            lead=lead("lead-order", status=LeadStatus.CHECKOUT, updated_at=T0 + timedelta(minutes=5))
+        )
+    )
     await db.write_batch(PersistBatch(lead=lead("lead-order", status=LeadStatus.CART, updated_at=T0)))
     stored = await db.get_lead("lead-order")
     assert stored is not None and stored.status == LeadStatus.CHECKOUT
 
 
 async def test_list_leads_filters_by_status_and_since(db: Database) -> None:
-    await db.write_batch(PersistBatch(lead=lead("lead-old", status=LeadStatus.WON,
-                                                updated_at=T0 - timedelta(days=30))))
+    await db.write_batch(
+        PersistBatch(lead=lead("lead-old", status=LeadStatus.WON, updated_at=T0 - timedelta(days=30)))
+    )
     await db.write_batch(PersistBatch(lead=lead("lead-new", status=LeadStatus.WON, updated_at=T0)))
     won = [x.lead_id for x in await db.list_leads(status="won")]
     assert won[:2] == ["lead-new", "lead-old"]

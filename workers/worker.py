@@ -53,8 +53,8 @@ def build_worker(
         workflows=[LeadWorkflow],
         activities=[*turn.all(), *extra_activities],
         workflow_runner=sandbox_runner(),
-        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=8),
-        max_concurrent_activities=200,
+        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=16),
+        max_concurrent_activities=16,
         max_concurrent_local_activities=200,
         max_concurrent_workflow_tasks=200,
     )

@@ -518,13 +518,15 @@ class LeadWorkflow:
         self._batch().messages.append(MessageRecord(key=f"{s.lead_id}:m:{s.log_seq}", lead_id=s.lead_id,
                                                     role=role, text=text, at=entry.at))
 
-    def _event(self, kind: str, **data: str) -> None:
+    def _event(self, event_kind: str, **data: str) -> None:
         s = self._s
         s.log_seq += 1
-        self._batch().events.append(EventRecord(key=f"{s.lead_id}:e:{s.log_seq}", lead_id=s.lead_id, kind=kind,
+        self._batch().events.append(EventRecord(key=f"{s.lead_id}:e:{s.log_seq}", lead_id=s.lead_id, kind=event_kind,
                                                 data={k: str(v) for k, v in data.items()}, at=workflow.now()))
 
     def _batch(self) -> PersistBatch:
+        if not (self._inp.persist and self._inp.sinks):  # nothing to write to: a throwaway batch
+            return PersistBatch()
         if not self._batches:
             self._batches.append(PersistBatch())
         return self._batches[-1]

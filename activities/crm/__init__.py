@@ -10,11 +10,28 @@ from activities.crm.webhook_sink import WebhookSink
 from activities.db import Database
 from neuroseller.settings import Settings
 
-__all__ = ["LEAD_COLUMNS", "CsvSink", "LeadSink", "PostgresSink", "SheetSink", "WebhookSink", "lead_row",
-           "make_sinks", "sink_names"]
+__all__ = [
+    "LEAD_COLUMNS",
+    "CsvSink",
+    "LeadSink",
+    "PostgresSink",
+    "SheetSink",
+    "WebhookSink",
+    "lead_row",
+    "make_sinks",
+    "sink_names",
+]
 
-_ALIASES = {"gsheet": "gsheet", "sheet": "gsheet", "sheets": "gsheet", "google_sheet": "gsheet",
-            "csv": "csv", "webhook": "webhook", "postgres": "postgres", "postgresql": "postgres"}
+_ALIASES = {
+    "gsheet": "gsheet",
+    "sheet": "gsheet",
+    "sheets": "gsheet",
+    "google_sheet": "gsheet",
+    "csv": "csv",
+    "webhook": "webhook",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+}
 
 
 def sink_names(spec: str) -> list[str]:
@@ -42,11 +59,17 @@ def make_sinks(settings: Settings, db: Database) -> dict[str, LeadSink]:
         elif name == "webhook":
             if not settings.crm_webhook_url or not settings.crm_webhook_secret:
                 raise ValueError("CRM_SINKS has 'webhook': set CRM_WEBHOOK_URL and CRM_WEBHOOK_SECRET")
-            sinks[name] = WebhookSink(settings.crm_webhook_url, settings.crm_webhook_secret.get_secret_value(),
-                                      timeout_seconds=settings.crm_webhook_timeout_seconds)
+            sinks[name] = WebhookSink(
+                settings.crm_webhook_url,
+                settings.crm_webhook_secret.get_secret_value(),
+                timeout_seconds=settings.crm_webhook_timeout_seconds,
+            )
         else:
             if not settings.gsheet_credentials_file or not settings.gsheet_spreadsheet_id:
-                raise ValueError("CRM_SINKS has 'gsheet': set GSHEET_CREDENTIALS_FILE and GSHEET_SPREADSHEET_ID")
-            sinks[name] = SheetSink(settings.gsheet_credentials_file, settings.gsheet_spreadsheet_id,
-                                    settings.gsheet_worksheet)
+                raise ValueError(
+                    "CRM_SINKS has 'gsheet': set GSHEET_CREDENTIALS_FILE and GSHEET_SPREADSHEET_ID"
+                )
+            sinks[name] = SheetSink(
+                settings.gsheet_credentials_file, settings.gsheet_spreadsheet_id, settings.gsheet_worksheet
+            )
     return sinks

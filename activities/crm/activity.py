@@ -25,12 +25,16 @@ def masked(batch: PersistBatch) -> PersistBatch:
     lead = batch.lead
     if lead is not None and lead.request:
         lead = lead.model_copy(update={"request": mask_pii(lead.request)})
-    return batch.model_copy(update={
-        "lead": lead,
-        "messages": [m.model_copy(update={"text": mask_pii(m.text)}) for m in batch.messages],
-        "events": [e.model_copy(update={"data": {k: mask_pii(v) for k, v in e.data.items()}})
-                   for e in batch.events],
-    })
+    return batch.model_copy(
+        update={
+            "lead": lead,
+            "messages": [m.model_copy(update={"text": mask_pii(m.text)}) for m in batch.messages],
+            "events": [
+                e.model_copy(update={"data": {k: mask_pii(v) for k, v in e.data.items()}})
+                for e in batch.events
+            ],
+        }
+    )
 
 
 class CrmActivities:
@@ -49,8 +53,11 @@ class CrmActivities:
         """Write one turn's lead/messages/events to the sink `batch.sink`; idempotent, so retry freely."""
         sink = self.sinks.get(batch.sink)
         if sink is None:
-            raise ApplicationError(f"no CRM sink named {batch.sink!r}; configured: {', '.join(self.sinks)}",
-                                   type="UnknownSink", non_retryable=True)
+            raise ApplicationError(
+                f"no CRM sink named {batch.sink!r}; configured: {', '.join(self.sinks)}",
+                type="UnknownSink",
+                non_retryable=True,
+            )
         await sink.write(masked(batch))
 
     async def close(self) -> None:

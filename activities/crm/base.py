@@ -9,9 +9,27 @@ from workflows.types import LeadRecord, PersistBatch
 
 # Column order of the sheet and CSV sinks; `lead_id` first, because rows are found by column A.
 LEAD_COLUMNS: tuple[str, ...] = (
-    "lead_id", "status", "name", "contact", "phone", "email", "username", "request", "items", "amount",
-    "currency", "channel", "stage", "escalated", "escalation_reason", "dialogue_link", "ui_link",
-    "created_at", "updated_at", "workflow_id", "chat_id",
+    "lead_id",
+    "status",
+    "name",
+    "contact",
+    "phone",
+    "email",
+    "username",
+    "request",
+    "items",
+    "amount",
+    "currency",
+    "channel",
+    "stage",
+    "escalated",
+    "escalation_reason",
+    "dialogue_link",
+    "ui_link",
+    "created_at",
+    "updated_at",
+    "workflow_id",
+    "chat_id",
 )
 
 

@@ -47,8 +47,11 @@ class SheetSink:
             try:
                 await asyncio.to_thread(self._upsert, row)
             except SheetsUnavailable as err:
-                raise ApplicationError(str(err), type="SheetsUnavailable",
-                                       next_retry_delay=timedelta(seconds=max(1.0, err.retry_after))) from err
+                raise ApplicationError(
+                    str(err),
+                    type="SheetsUnavailable",
+                    next_retry_delay=timedelta(seconds=max(1.0, err.retry_after)),
+                ) from err
 
     def _worksheet(self) -> Any:
         if self._ws is None:
@@ -58,8 +61,9 @@ class SheetSink:
             try:
                 self._ws = call_sheets(lambda: sheet.worksheet(self.worksheet))
             except gspread.WorksheetNotFound:
-                self._ws = call_sheets(lambda: sheet.add_worksheet(self.worksheet, rows=1000,
-                                                                   cols=len(LEAD_COLUMNS)))
+                self._ws = call_sheets(
+                    lambda: sheet.add_worksheet(self.worksheet, rows=1000, cols=len(LEAD_COLUMNS))
+                )
         return self._ws
 
     def _upsert(self, row: list[str]) -> None:
@@ -71,7 +75,9 @@ class SheetSink:
                 raise ApplicationError(
                     f"worksheet {self.worksheet!r} has data but cell A1 is not 'lead_id'; "
                     "point GSHEET_WORKSHEET at an empty or neuroseller-made sheet",
-                    type="SheetLayout", non_retryable=True)
+                    type="SheetLayout",
+                    non_retryable=True,
+                )
             call_sheets(lambda: ws.update([list(LEAD_COLUMNS)], f"A1:{last}1"))
             ids = [LEAD_COLUMNS[0]]
         if row[0] in ids:

@@ -79,8 +79,11 @@ class WebhookSink:
             message = f"webhook {self.url} answered {resp.status}: {text}"
             if 400 <= resp.status < 500 and resp.status not in _RETRYABLE_4XX:
                 raise ApplicationError(message, type="WebhookRejected", non_retryable=True)
-            raise ApplicationError(message, type="WebhookUnavailable",
-                                   next_retry_delay=_retry_after(resp.headers.get("Retry-After")))
+            raise ApplicationError(
+                message,
+                type="WebhookUnavailable",
+                next_retry_delay=_retry_after(resp.headers.get("Retry-After")),
+            )
 
     async def close(self) -> None:
         if self._session is not None:

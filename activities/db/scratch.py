@@ -20,7 +20,9 @@ def with_database(dsn: str, name: str) -> str:
 
 
 @asynccontextmanager
-async def scratch_database(admin_dsn: str = ADMIN_DSN, prefix: str = "neuroseller_test") -> AsyncIterator[str]:
+async def scratch_database(
+    admin_dsn: str = ADMIN_DSN, prefix: str = "neuroseller_test"
+) -> AsyncIterator[str]:
     """Create `<prefix>_<random>`, yield its DSN, drop it (and its open connections) afterwards."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(admin_dsn)

@@ -99,8 +99,8 @@ async def generate_draft(req: ReplyRequest, model: ChatModel) -> Draft:
     text = clean_completion(await model.complete(build_messages(req)))
     if not text:
         raise unavailable("empty completion")
-    skus: list[str] = []
+    skus: dict[str, str] = {}  # upper → first spelling: the catalog matches SKUs case-insensitively
     for slot in find_slots(text):
-        if slot.sku and slot.sku not in skus:
-            skus.append(slot.sku)
-    return Draft(text=text, provider=getattr(model, "provider", "llm"), skus=skus)
+        if slot.sku:
+            skus.setdefault(slot.sku.upper(), slot.sku)
+    return Draft(text=text, provider=getattr(model, "provider", "llm"), skus=list(skus.values()))

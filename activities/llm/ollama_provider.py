@@ -32,11 +32,9 @@ class OllamaChatModel:
         try:
             resp = await self._client.chat(model=self.model, messages=messages, stream=False,
                                            options=self.options)
-        except ollama.ResponseError as e:
-            if e.status_code < 0:  # an error inside a response stream: the server gave up mid-way
-                raise unavailable(f"ollama: {e.error}") from e
+        except ollama.ResponseError as e:  # status -1 (an error mid-stream) maps to retryable
             raise error_for_status(e.status_code, str(e.error)) from e
-        except ollama.RequestError as e:
+        except ollama.RequestError as e:  # pragma: no cover - older clients, e.g. for an empty model name
             raise config_error(f"ollama request: {e.error}") from e
         except httpx.TimeoutException as e:
             raise unavailable(f"timeout: {e!r}") from e

@@ -57,7 +57,7 @@ class OpenAIChatModel:
             raise unavailable(f"connection error: {e}") from e
         except openai.APIResponseValidationError as e:  # pragma: no cover - a broken server, not ours
             raise unavailable(f"invalid response: {e}") from e
-        except openai.OpenAIError as e:
+        except openai.OpenAIError as e:  # pragma: no cover - client-side misuse, e.g. bad arguments
             raise config_error(f"client error: {e}") from e
         text = resp.choices[0].message.content if resp.choices else None
         if not text or not text.strip():

@@ -37,7 +37,13 @@ def point_gspread_at(base_url: str) -> None:
         gspread.urls._neuroseller_originals = originals  # type: ignore[attr-defined]
     for name, value in originals.items():
         new = value.replace(_GOOGLE_SHEETS, base_url.rstrip("/"))
-        for module in (gspread.urls, gspread.http_client, gspread.client, gspread.spreadsheet, gspread.worksheet):
+        for module in (
+            gspread.urls,
+            gspread.http_client,
+            gspread.client,
+            gspread.spreadsheet,
+            gspread.worksheet,
+        ):
             if hasattr(module, name):
                 setattr(module, name, new)
 
@@ -48,13 +54,22 @@ def write_service_account(path: Path, token_uri: str) -> Path:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "neuroseller-test", "private_key_id": "k1",
-        "private_key": pem, "client_email": "bot@neuroseller-test.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": token_uri,
-    }))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "neuroseller-test",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "bot@neuroseller-test.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_uri,
+            }
+        )
+    )
     return path
 
 
@@ -102,7 +117,9 @@ class FakeSheets:
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         self.token_requests += 1
-        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get("assertion"):
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get(
+            "assertion"
+        ):
             return web.json_response({"error": "invalid_grant"}, status=400)
         return web.json_response({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"})
 
@@ -112,8 +129,12 @@ class FakeSheets:
             return self._error(request, 401, "UNAUTHENTICATED")
         if self.failures:
             status, retry_after = self.failures.pop(0)
-            return self._error(request, status, "RESOURCE_EXHAUSTED" if status == 429 else "UNAVAILABLE",
-                               {"Retry-After": retry_after} if retry_after else {})
+            return self._error(
+                request,
+                status,
+                "RESOURCE_EXHAUSTED" if status == 429 else "UNAVAILABLE",
+                {"Retry-After": retry_after} if retry_after else {},
+            )
         tail = path.split("/v4/spreadsheets/", 1)[1]
         sid, sep, rest = tail.partition("/values")
         sid = sid.partition(":")[0]
@@ -135,11 +156,15 @@ class FakeSheets:
         self.requests.append((time.monotonic(), request.method, path, 200))
         return web.json_response(result)
 
-    def _error(self, request: web.Request, status: int, reason: str,
-               headers: dict[str, str] | None = None) -> web.Response:
+    def _error(
+        self, request: web.Request, status: int, reason: str, headers: dict[str, str] | None = None
+    ) -> web.Response:
         self.requests.append((time.monotonic(), request.method, request.rel_url.raw_path, status))
-        return web.json_response({"error": {"code": status, "message": reason.lower(), "status": reason}},
-                                 status=status, headers=headers)
+        return web.json_response(
+            {"error": {"code": status, "message": reason.lower(), "status": reason}},
+            status=status,
+            headers=headers,
+        )
 
     # ---- the spreadsheet model ---------------------------------------------------------------
 
@@ -147,9 +172,18 @@ class FakeSheets:
         return {
             "spreadsheetId": self.spreadsheet_id,
             "properties": {"title": "Neuroseller test", "locale": "en_US", "timeZone": "Etc/UTC"},
-            "sheets": [{"properties": {"sheetId": i, "title": title, "index": i, "sheetType": "GRID",
-                                       "gridProperties": {"rowCount": 1000, "columnCount": 26}}}
-                       for i, title in enumerate(self.sheets)],
+            "sheets": [
+                {
+                    "properties": {
+                        "sheetId": i,
+                        "title": title,
+                        "index": i,
+                        "sheetType": "GRID",
+                        "gridProperties": {"rowCount": 1000, "columnCount": 26},
+                    }
+                }
+                for i, title in enumerate(self.sheets)
+            ],
         }
 
     def _batch_update(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -158,9 +192,19 @@ class FakeSheets:
             if "addSheet" in req:
                 props = req["addSheet"]["properties"]
                 self.sheets[props["title"]] = []
-                replies.append({"addSheet": {"properties": {
-                    "sheetId": len(self.sheets) - 1, "title": props["title"], "index": len(self.sheets) - 1,
-                    "sheetType": "GRID", "gridProperties": props.get("gridProperties", {})}}})
+                replies.append(
+                    {
+                        "addSheet": {
+                            "properties": {
+                                "sheetId": len(self.sheets) - 1,
+                                "title": props["title"],
+                                "index": len(self.sheets) - 1,
+                                "sheetType": "GRID",
+                                "gridProperties": props.get("gridProperties", {}),
+                            }
+                        }
+                    }
+                )
             else:
                 replies.append({})
         return {"spreadsheetId": self.spreadsheet_id, "replies": replies}
@@ -168,7 +212,7 @@ class FakeSheets:
     def _read(self, rng: str, major: str) -> dict[str, Any]:
         sheet, r1, c1, r2, c2 = parse_range(rng)
         grid = self.sheets[sheet]
-        rows = [row[c1 - 1: c2] for row in grid[r1 - 1: r2]]
+        rows = [row[c1 - 1 : c2] for row in grid[r1 - 1 : r2]]
         rows = [self._trim(r) for r in rows]
         while rows and not rows[-1]:
             rows.pop()
@@ -208,8 +252,11 @@ class FakeSheets:
         sheet = parse_range(rng)[0]
         grid = self.sheets[sheet]
         last = max((i + 1 for i, row in enumerate(grid) if any(row)), default=0)
-        return {"spreadsheetId": self.spreadsheet_id, "tableRange": rng,
-                "updates": self._write(f"'{sheet}'!A{last + 1}", values)}
+        return {
+            "spreadsheetId": self.spreadsheet_id,
+            "tableRange": rng,
+            "updates": self._write(f"'{sheet}'!A{last + 1}", values),
+        }
 
     # ---- lifecycle ----------------------------------------------------------------------------
 

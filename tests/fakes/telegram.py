@@ -189,7 +189,8 @@ class FakeTelegram:
         if isinstance(request, functions.users.GetUsersRequest):
             if not self.logged_in:
                 raise errors.AuthKeyUnregisteredError(request)
-            return [self.me]
+            return [self.me if isinstance(i, types.InputUserSelf) else types.UserEmpty(getattr(i, "user_id", 0))
+                    for i in request.id]
         if isinstance(request, functions.updates.GetStateRequest):
             return types.updates.State(pts=self.pts, qts=0, date=now(), seq=0, unread_count=0)
         if isinstance(request, functions.updates.GetDifferenceRequest):
@@ -256,7 +257,7 @@ def _peer_id(input_peer) -> int:
     if isinstance(input_peer, types.InputPeerChat):
         return -input_peer.chat_id
     if isinstance(input_peer, types.InputPeerChannel):
-        return int(f"-100{input_peer.channel_id}")
+        return -(10**12 + input_peer.channel_id)
     return 0
 
 

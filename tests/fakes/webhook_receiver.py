@@ -45,8 +45,9 @@ class WebhookReceiver:
         expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
         ok = hmac.compare_digest(expected, request.headers.get("X-Neuroseller-Signature", ""))
         status, headers = (401, {}) if not ok else (self.queued.pop(0) if self.queued else (200, {}))
-        self.deliveries.append(Delivery(request.headers.get("X-Neuroseller-Delivery", ""), ok,
-                                        json.loads(body), status))
+        self.deliveries.append(
+            Delivery(request.headers.get("X-Neuroseller-Delivery", ""), ok, json.loads(body), status)
+        )
         return web.Response(status=status, headers=headers, text="ok" if status == 200 else "no")
 
     async def start(self) -> WebhookReceiver:

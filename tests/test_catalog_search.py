@@ -1,0 +1,235 @@
+"""Search quality: found vs not-in-catalog on RU/EN questions, typos, morphology, other domains."""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from catalog.loader import catalog_from_csv_text, load_csv
+from catalog.schema import Catalog, Item
+from catalog.search import FOUND_THRESHOLD, SearchHit, best_match, found, product_phrase, search
+from catalog.text import diminutive_base, terms
+
+
+@pytest.fixture(scope="module")
+def sample(sample_catalog_path: Path) -> Catalog:
+    return load_csv(sample_catalog_path)
+
+
+FLOWERS = catalog_from_csv_text("""sku,name,price,currency,stock,aliases,category,description
+ROSE-25,Букет из 25 красных роз,4500,RUB,5,25 роз,Розы,Голландские розы 60 см в крафте
+ROSE-51,Букет из 51 розы,8900,RUB,2,,Розы,Розы микс
+TULIP-15,Тюльпаны 15 шт,1900,RUB,10,,Тюльпаны,Весенний букет
+PEONY,Пионы в коробке,5900,RUB,0,,Пионы,Сезонные
+WED,Свадебный букет невесты,7500,RUB,3,букет невесты,Свадьба,Из белых роз и эустомы
+CARD,Открытка,150,RUB,100,,Дополнения,
+""", "flowers.csv")
+
+SHOP_EN = catalog_from_csv_text("""sku,name,price,currency,stock,aliases,category,description
+TS-M,Cotton T-shirt size M,19,USD,10,tee,Shirts,Plain white cotton tee
+TS-L,Cotton T-shirt size L,19,USD,4,tee,Shirts,Plain white cotton tee
+HOOD,Hoodie with zipper,49,USD,3,sweatshirt,Hoodies,Fleece hoodie
+JEANS-32,Slim jeans W32,59,USD,2,denim,Jeans,Blue slim fit
+SCREEN-IP12,iPhone 12 screen replacement,89,USD,5,замена экрана айфон 12,Repair,Original display
+BATT-IP12,iPhone 12 battery replacement,49,USD,5,замена батареи айфон 12,Repair,
+""", "shop.csv")
+
+
+@pytest.mark.parametrize(("query", "sku"), [
+    ("Сколько стоит палатка на двоих?", "TENT-2P"),
+    ("налобный фанарик", "LAMP-HEAD"),
+    ("2 person tent", "TENT-2P"),
+    ("есть спальник до -10?", "BAG-10"),
+    ("газовый баллон", "GAS-230"),
+    ("двухместная палатка", "TENT-2P"),
+    ("2-х местная палатка", "TENT-2P"),
+    ("2-местная палатка", "TENT-2P"),
+    ("палатка for two", "TENT-2P"),
+    ("two-person tent", "TENT-2P"),
+    ("трёхместная палатка", "TENT-3P"),
+    ("палатку на троих", "TENT-3P"),
+    ("3 person tent", "TENT-3P"),
+    ("четырехместную палатку", "TENT-4P"),
+    ("палатка на четверых", "TENT-4P"),
+    ("хочу купить палатку на 2 человека", "TENT-2P"),
+    ("tnet for two", "TENT-2P"),
+    ("спальнек на -20", "BAG-20"),
+    ("рюкзак 30 литров", "BACKPACK-30"),
+    ("backpack 65l", "BACKPACK-65"),
+    ("Здравствуйте! Есть ли в наличии термос?", "THERMOS-1L"),
+    ("how much is the headlamp?", "LAMP-HEAD"),
+    ("котелок", "POT-SET"),
+    ("фонарь для палатки", "LAMP-TENT"),
+    ("do you have a water filter please", "FILTER"),
+    ("есть что-то от комаров?", "REPELLENT"),
+    ("аптечку", "FIRST-AID"),
+    ("почём газ?", "GAS-230"),
+    ("tent-2p", "TENT-2P"),
+    ("sku BAT-AAA", "BAT-AAA"),
+])
+def test_found_with_right_item_first(sample: Catalog, query: str, sku: str) -> None:
+    hit = best_match(sample, query)
+    assert hit is not None, search(sample, query)
+    assert hit.item.sku == sku and hit.found and hit.score >= FOUND_THRESHOLD
+
+
+@pytest.mark.parametrize("query", [
+    "Сколько стоит байдарка?", "продаёте айфоны?", "do you sell kayaks", "а ноутбук есть?",
+    "велосипед", "есть удочки?", "do you have books?", "привет", "сколько стоит?", "спасибо!",
+    "hello, how much?", "", "   ", "???", "2", "на двоих",
+])
+def test_things_the_shop_does_not_sell_are_not_found(sample: Catalog, query: str) -> None:
+    assert found(sample, query) == []
+    assert best_match(sample, query) is None
+
+
+def test_category_question_lists_several_ranked(sample: Catalog) -> None:
+    hits = found(sample, "какие палатки есть?", limit=10)
+    skus = [h.item.sku for h in hits]
+    assert set(skus) == {"TENT-1P", "TENT-2P", "TENT-3P", "TENT-4P"}
+    assert skus[-1] == "TENT-4P"  # out of stock ranks after in-stock equals
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    lantern = [h for h in search(sample, "палатки", limit=10) if h.item.sku == "LAMP-TENT"]
+    assert lantern and not lantern[0].found  # «фонарь для палатки» is not a tent
+    assert len(found(sample, "do you have sleeping bags?")) >= 3
+
+
+def test_specific_item_outranks_its_category(sample: Catalog) -> None:
+    hits = search(sample, "палатка на двоих")
+    assert hits[0].item.sku == "TENT-2P" and hits[0].score > hits[1].score
+    assert search(sample, "газовый баллон")[2].item.sku == "BURNER"
+    assert search(sample, "gas canister")[0].item.sku.startswith("GAS")
+    assert search(sample, "коврик под спальник")[0].item.sku.startswith("MAT")
+
+
+def test_morphology_typos_and_diminutives(sample: Catalog) -> None:
+    for query in ("палатка", "палатку", "палатки", "палаток", "полатка", "tents", "tent"):
+        assert best_match(sample, query) is not None, query
+        assert best_match(sample, query).item.sku.startswith("TENT"), query  # type: ignore[union-attr]
+    for query in ("фонарик", "фонарь", "фонари", "фанарик"):
+        hit = best_match(sample, query)
+        assert hit is not None and hit.item.sku.startswith("LAMP"), query
+    assert diminutive_base("фонарик") == "фонар" and diminutive_base("tent") is None
+    assert diminutive_base("ик") is None
+
+
+def test_number_forms_meet() -> None:
+    def numbers(text: str) -> list[str]:
+        return [t.value for t in terms(text) if t.is_number]
+
+    for text in ("на двоих", "двухместная", "2-местная", "2-х местная", "for two", "2 person", "two-person",
+                 "вдвоем", "double"):
+        assert numbers(text) == ["2"], text
+    for text in ("трёхместная", "на троих", "3-х местная", "three person", "for three"):
+        assert numbers(text) == ["3"], text
+    for text in ("четырехместная", "на четверых", "4 person", "four-person"):
+        assert numbers(text) == ["4"], text
+    assert numbers("одноместная") == ["1"] and [t.value for t in terms("одноразовый")] == ["одноразов"]
+    assert [t.value for t in terms("30л")] == ["30", "литр"] == [t.value for t in terms("30 liters")]
+
+
+@pytest.mark.parametrize(("text", "phrase"), [
+    ("Сколько стоит байдарка?", "байдарка"),
+    ("do you sell kayaks?", "kayaks"),
+    ("Сколько стоит палатка на двоих?", "палатка на двоих"),
+    ("есть спальник до -10?", "спальник до -10"),
+    ("Здравствуйте, хочу купить iPhone 15, есть в наличии?", "iPhone 15"),
+    ("а ноутбук есть?", "ноутбук"),
+    ("продаёте айфоны?", "айфоны"),
+    ("привет", None),
+    ("спасибо", None),
+    ("сколько стоит?", None),
+    ("Hi! How much?", None),
+    ("в наличии 2 штуки?", None),
+    ("", None),
+])
+def test_product_phrase(text: str, phrase: str | None) -> None:
+    assert product_phrase(text) == phrase
+
+
+@pytest.mark.parametrize(("query", "sku"), [
+    ("сколько стоят розы?", "ROSE-51"), ("25 роз", "ROSE-25"), ("есть тюльпаны?", "TULIP-15"),
+    ("пиончики", "PEONY"), ("букет на свадьбу", "WED"), ("хочу открытку", "CARD"), ("розочки", "ROSE-51"),
+])
+def test_flower_shop(query: str, sku: str) -> None:
+    hit = best_match(FLOWERS, query)
+    assert hit is not None and hit.item.sku == sku, search(FLOWERS, query)
+
+
+@pytest.mark.parametrize(("query", "sku"), [
+    ("t-shirt size L", "TS-L"), ("do you have tees?", "TS-M"), ("hoodie", "HOOD"), ("jeans", "JEANS-32"),
+    ("how much for iphone 12 screen replacement", "SCREEN-IP12"),
+    ("замена экрана на айфон 12", "SCREEN-IP12"),
+    ("iphone 12 battery", "BATT-IP12"), ("shirts", "TS-M"),
+])
+def test_english_shop_and_repairs(query: str, sku: str) -> None:
+    hit = best_match(SHOP_EN, query)
+    assert hit is not None and hit.item.sku == sku, search(SHOP_EN, query)
+
+
+@pytest.mark.parametrize(("catalog", "query"), [
+    (FLOWERS, "а орхидеи есть?"), (FLOWERS, "палатка"), (SHOP_EN, "do you sell jackets?"),
+    (SHOP_EN, "sweater"), (SHOP_EN, "samsung screen replacement"),
+])
+def test_other_domains_not_found(catalog: Catalog, query: str) -> None:
+    assert best_match(catalog, query) is None, search(catalog, query)
+
+
+def test_hits_and_limits(sample: Catalog) -> None:
+    hits = search(sample, "палатка", limit=2)
+    assert len(hits) == 2 and all(isinstance(h, SearchHit) and 0 < h.score <= 1 for h in hits)
+    assert search(sample, "палатка", limit=0) == []
+
+
+def test_unversioned_catalogs_are_indexed_per_object() -> None:
+    def make(name: str) -> Catalog:
+        return Catalog(items=(Item(sku="X", name=name, price=Decimal(1)),))
+
+    first, second = make("Кружка"), make("Ложка")
+    assert best_match(first, "кружка") is not None and best_match(second, "кружка") is None
+    assert best_match(first, "кружку") is not None  # cached index reused
+    assert best_match(second, "ложку") is not None
+
+
+def test_large_catalog_smoke() -> None:
+    """5 000 items: the index is built once per version and queries work (timing is only printed)."""
+    rng = random.Random(7)
+    nouns = ["палатка", "спальник", "коврик", "фонарь", "рюкзак", "куртка", "термос", "tent", "jacket"]
+    adjectives = ["зимний", "летний", "лёгкий", "походный", "красный", "waterproof", "ultralight"]
+    items = tuple(
+        Item(sku=f"S{n}", name=f"{rng.choice(adjectives)} {rng.choice(nouns)} модель{n}",
+             price=Decimal(100 + n),
+             aliases=(f"brand{n % 300} {rng.choice(nouns)}",), category=rng.choice(nouns),
+             description=" ".join(rng.choices(adjectives + nouns, k=10)), stock=n % 3)
+        for n in range(5000))
+    catalog = Catalog(items=items, version="synthetic-5000")
+    started = time.perf_counter()
+    assert search(catalog, "палатка")
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    for query in ("зимняя палатка", "фанарик", "tnet waterproof", "модель4321", "байдарка"):
+        search(catalog, query)
+    queried = time.perf_counter() - started
+    print(f"5000 items: index {built * 1000:.0f} ms, 5 queries {queried * 1000:.1f} ms")
+    assert best_match(catalog, "S4321") is not None and best_match(catalog, "байдарка") is None
+
+
+def test_index_cache_keeps_recent_versions_only() -> None:
+    catalogs = [Catalog(items=(Item(sku="X", name=f"Кружка {n}", price=Decimal(1)),), version=f"v{n}")
+                for n in range(10)]
+    for n, catalog in enumerate(catalogs):
+        assert best_match(catalog, f"кружка {n}") is not None
+    assert best_match(catalogs[0], "кружка 0") is not None  # evicted, rebuilt on demand
+    assert search(Catalog(), "палатка") == []
+
+
+def test_several_products_in_one_question(sample: Catalog) -> None:
+    skus = {h.item.sku for h in found(sample, "сколько стоят горелка и газ?", limit=10)}
+    assert {"BURNER", "GAS-230", "GAS-450"} <= skus
+    skus = {h.item.sku for h in found(sample, "Есть палатка на двоих? А коврики?", limit=10)}
+    assert {"TENT-2P", "MAT-SELF", "MAT-FOAM"} <= skus
+    assert found(sample, "байдарка и весло, 2 шт") == []

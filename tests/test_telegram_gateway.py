@@ -1,0 +1,378 @@
+"""The Telegram gateway end to end: real Telethon updates in, the real LeadWorkflow, replies out.
+
+Only the MTProto sender is faked (`tests/fakes/telegram.py`); updates travel through Telethon's
+update loop and message box to the gateway's registered handlers, exactly as from Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+from telethon import errors, functions, types
+from temporalio.client import Client
+
+from activities.db.database import Database
+from activities.profiles import ProfileStore
+from catalog.loader import load_csv
+from neuroseller.settings import Settings
+from tests.conftest import ROOT, SAMPLE_CATALOG
+from tests.fakes.telegram import FakeTelegram, flood
+from tests.fakes.telegram_env import OPERATORS_CHAT, fake_client, migrated_database, store_of, tg_settings
+from workers.client import send_message
+from workers.telegram_gateway import TelegramGateway, open_gateway
+from workers.worker import build_worker
+from workflows.types import LeadState, Mode, TranscriptEntry
+
+CATALOG = load_csv(SAMPLE_CATALOG)
+
+
+@pytest.fixture(scope="module")
+async def db() -> AsyncIterator[Database]:
+    async with migrated_database() as database:
+        yield database
+
+
+@pytest.fixture
+def server() -> FakeTelegram:
+    return FakeTelegram()
+
+
+@pytest.fixture
+def settings(server: FakeTelegram, db: Database) -> Settings:
+    tag = uuid.uuid4().hex[:6]
+    return tg_settings(server, db, task_queue=f"leads-{tag}", telegram_task_queue=f"telegram-{tag}",
+                       profiles_dir=ROOT / "profiles", telegram_allowed_chats="-3001,@shopfans")
+
+
+@pytest.fixture
+async def lead_worker(temporal_env, settings: Settings) -> AsyncIterator[None]:
+    async with build_worker(temporal_env.client, settings, catalog=lambda: CATALOG,
+                            profiles=ProfileStore(settings.profiles_dir)):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def gateway(temporal_env, server: FakeTelegram, db: Database, settings: Settings,
+                  **kw) -> AsyncIterator[TelegramGateway]:
+    async with open_gateway(settings, temporal_env.client, fake_client(server, settings), store_of(db),
+                            **kw) as gw:
+        yield gw
+
+
+def uid() -> int:
+    return random.randint(10_000_000, 99_999_999)
+
+
+async def settle(gw: TelegramGateway, condition: Callable[[], bool] = lambda: True, timeout: float = 20) -> None:
+    """Let Telethon's update loop hand updates over, then wait for the gateway and `condition`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await asyncio.sleep(0.05)
+        await gw.drain()
+        if condition() and not getattr(gw.tg, "undispatched", 0) and gw.tg._updates_queue.empty():
+            return
+        assert loop.time() < deadline, "timed out waiting for the gateway"
+
+
+async def lead_state(client: Client, chat_id: int) -> LeadState:
+    return await client.get_workflow_handle(f"lead-tg-{chat_id}").query("state", result_type=LeadState)
+
+
+async def transcript(client: Client, chat_id: int) -> list[TranscriptEntry]:
+    return await client.get_workflow_handle(f"lead-tg-{chat_id}").query(
+        "transcript", result_type=list[TranscriptEntry])
+
+
+async def assert_each_bot_message_sent_once(client: Client, server: FakeTelegram, chat_id: int) -> None:
+    bot = [e.text for e in await transcript(client, chat_id) if e.role in ("bot", "operator")]
+    assert server.texts(chat_id) == bot
+
+
+# ---- inbound ----------------------------------------------------------------------------------
+
+
+async def test_private_message_is_answered_in_the_same_chat_with_typing(temporal_env, server, db, settings,
+                                                                       lead_worker) -> None:
+    anna = server.user(uid(), "Анна", username="anna_k", last_name="Петрова")
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(anna, "Сколько стоит палатка на двоих?")
+        await settle(gw, lambda: bool(server.texts(anna.id)))
+    assert server.typing(anna.id), "typing indicator while the reply is prepared"
+    first_typing = server.requests.index(server.typing(anna.id)[0])
+    first_send = server.requests.index(server.sent(anna.id)[0])
+    assert first_typing < first_send
+    state = await lead_state(temporal_env.client, anna.id)
+    assert state.customer.user_id == anna.id and state.customer.access_hash == anna.access_hash
+    assert state.customer.username == "anna_k" and state.customer.name == "Анна Петрова"
+    assert [e.text for e in state.transcript if e.role == "customer"] == ["Сколько стоит палатка на двоих?"]
+    await assert_each_bot_message_sent_once(temporal_env.client, server, anna.id)
+    assert gw.stats["accepted"] == 1
+
+
+async def test_only_private_chats_and_addressed_allowed_groups_are_answered(temporal_env, server, db, settings,
+                                                                           lead_worker) -> None:
+    bob = server.user(uid(), "Боб")
+    robot = server.user(uid(), "Робот", bot=True)
+    stranger_group, allowed = server.group(9009), server.group(3001)
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(bob, "Есть палатки?", chat=stranger_group, mentioned=True)
+        server.writes(bob, "Есть палатки?", chat=allowed)  # not addressed to us
+        server.writes(robot, "Я бот, купи палатку")
+        server.writes(bob, "Ответь себе", out=True)  # our own message (another device)
+        await settle(gw)
+        assert server.texts() == []
+        assert gw.stats["ignored_chat_not_allowed"] == 1 and gw.stats["ignored_not_addressed"] == 1
+        assert gw.stats["ignored_bot"] == 1 and gw.stats["accepted"] == 0
+        server.writes(bob, "@shop сколько стоит палатка?", chat=allowed, mentioned=True)
+        await settle(gw, lambda: bool(server.texts(-3001)))
+    assert server.texts(-3001) and not server.texts(bob.id)
+    state = await lead_state(temporal_env.client, -3001)
+    assert state.customer.user_id == bob.id
+
+
+async def test_group_allowed_by_username_and_reply_in_groups_setting(temporal_env, server, db, settings,
+                                                                    lead_worker) -> None:
+    settings = settings.model_copy(update={"telegram_reply_in_groups": True})
+    fans = types.Chat(id=3002, title="Фанаты", photo=types.ChatPhotoEmpty(), participants_count=5,
+                      date=datetime.now(UTC), version=1)
+    # basic groups carry no username: the allowlist name is matched on channels/supergroups
+    assert not TelegramGateway.chat_allowed(type("G", (), {"allowed_ids": set(), "allowed_names": {"shopfans"}})(),
+                                            -3002, fans)
+    channel = types.Channel(id=555, title="Фанаты", photo=types.ChatPhotoEmpty(), date=datetime.now(UTC),
+                            username="ShopFans", access_hash=42, megagroup=True)
+    assert TelegramGateway.chat_allowed(type("G", (), {"allowed_ids": set(), "allowed_names": {"shopfans"}})(),
+                                        -1000000000555, channel)
+    carl = server.user(uid(), "Карл")
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(carl, "Есть спальники?", chat=server.group(3001))  # not addressed, but the setting says so
+        await settle(gw, lambda: bool(server.texts(-3001)))
+    assert server.texts(-3001)
+
+
+async def test_messages_of_one_chat_are_handled_in_order_while_other_chats_proceed(
+        temporal_env, server, db, settings, lead_worker) -> None:
+    slow, quick = server.user(uid(), "Медленный"), server.user(uid(), "Быстрый")
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def deliver(client, inp, msg):
+        if msg.text == "раз":
+            await gate.wait()  # the first message of `slow` is stuck (a slow model, say)
+        order.append(msg.text)
+        result = await send_message(client, inp, msg)
+        if msg.text == "другой чат":
+            gate.set()
+        return result
+
+    async with gateway(temporal_env, server, db, settings, deliver=deliver) as gw:
+        for text in ("раз", "два", "три"):
+            server.writes(slow, text)
+        server.writes(quick, "другой чат")
+        await settle(gw, lambda: len(order) == 4)
+    assert order == ["другой чат", "раз", "два", "три"]
+    customer = [e.text for e in await transcript(temporal_env.client, slow.id) if e.role == "customer"]
+    assert customer == ["раз", "два", "три"]
+    await assert_each_bot_message_sent_once(temporal_env.client, server, slow.id)
+
+
+async def test_the_same_telegram_message_delivered_twice_is_answered_once(temporal_env, server, db, settings,
+                                                                         lead_worker) -> None:
+    dora = server.user(uid(), "Дора")
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(dora, "Сколько стоит спальник?")
+        await settle(gw, lambda: bool(server.texts(dora.id)))
+        sent = len(server.texts(dora.id))
+        server.redeliver(0)  # Telegram repeats the update: the message box drops it (same pts)
+        _, update, users, _ = server.log[0]
+        update._entities = {u.id: u for u in users}
+        gw.tg.undispatched += 1  # (this dispatch does not come through the message box)
+        await gw.tg._dispatch_update(update)  # and even if it reached the handlers again
+        await settle(gw)
+    assert len(server.texts(dora.id)) == sent
+    customer = [e for e in await transcript(temporal_env.client, dora.id) if e.role == "customer"]
+    assert len(customer) == 1
+
+
+async def test_edits_media_and_voice_notes_get_an_answer(temporal_env, server, db, settings, lead_worker) -> None:
+    eva = server.user(uid(), "Ева")
+    photo = types.MessageMediaPhoto(photo=types.Photo(id=1, access_hash=2, file_reference=b"", date=datetime.now(UTC),
+                                                      sizes=[], dc_id=2))
+
+    def document(*attributes, mime: str = "application/pdf"):
+        return types.MessageMediaDocument(document=types.Document(
+            id=3, access_hash=4, file_reference=b"", date=datetime.now(UTC), mime_type=mime, size=10, dc_id=2,
+            attributes=list(attributes)))
+
+    voice = document(types.DocumentAttributeAudio(duration=3, voice=True), mime="audio/ogg")
+    sticker = document(types.DocumentAttributeSticker(alt="👍", stickerset=types.InputStickerSetEmpty()),
+                       mime="image/webp")
+    seen: list[tuple[str, str, str]] = []
+
+    async def deliver(client, inp, msg):
+        seen.append((msg.kind, msg.text, msg.message_id or ""))
+        return await send_message(client, inp, msg)
+
+    async with gateway(temporal_env, server, db, settings, deliver=deliver) as gw:
+        first = server.writes(eva, "Сколько стоит палатка?")
+        await settle(gw, lambda: len(seen) == 1)
+        server.edits(eva, first, "Сколько стоит спальник?")
+        server.writes(eva, "вот такую", media=photo)
+        server.writes(eva, "", media=voice)
+        server.writes(eva, "", media=sticker)
+        server.writes(eva, "файл", media=document())
+        await settle(gw, lambda: len(seen) == 6)
+    kinds = [k for k, _, _ in seen]
+    assert kinds == ["text", "edited", "photo", "voice", "sticker", "document"]
+    assert seen[1][1] == "Сколько стоит спальник?" and f"{eva.id}:{first.id}:edit:" in seen[1][2]
+    assert seen[2][1] == "вот такую"
+    assert any("текстом" in t for t in server.texts(eva.id)), "a voice note gets a polite request for text"
+    await assert_each_bot_message_sent_once(temporal_env.client, server, eva.id)
+
+
+# ---- outbound failures --------------------------------------------------------------------------
+
+
+async def test_blocked_customer_makes_the_lead_unreachable_without_a_crash_loop(temporal_env, server, db, settings,
+                                                                                lead_worker) -> None:
+    fil = server.user(uid(), "Филипп")
+    server.fail[functions.messages.SendMessageRequest].append(errors.UserIsBlockedError(request=None))
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(fil, "Сколько стоит палатка?")
+        await settle(gw)
+        state = await lead_state(temporal_env.client, fil.id)
+        assert state.unreachable and state.lead.status == "unreachable"
+        attempts = len(server.sent(fil.id))
+        server.writes(fil, "ау")
+        await settle(gw)
+    assert len(server.sent(fil.id)) == attempts == 1, "no retries, no further sends to an unreachable lead"
+
+
+async def test_flood_wait_delays_the_reply_and_sends_it_once(temporal_env, server, db, settings,
+                                                             lead_worker) -> None:
+    gena = server.user(uid(), "Гена")
+    server.fail[functions.messages.SendMessageRequest].append(flood(seconds=1))
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(gena, "Сколько стоит палатка?")
+        await settle(gw, lambda: bool(server.texts(gena.id)))
+    assert len(server.sent(gena.id)) == len(server.texts(gena.id)) + 1
+    await assert_each_bot_message_sent_once(temporal_env.client, server, gena.id)
+
+
+# ---- restarts and catch-up ----------------------------------------------------------------------
+
+
+async def test_gateway_restart_mid_dialogue_loses_nothing_and_sends_nothing_twice(
+        temporal_env, server, db, settings, lead_worker) -> None:
+    ira = server.user(uid(), "Ира")
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(ira, "Сколько стоит палатка?")
+        await settle(gw, lambda: bool(server.texts(ira.id)))
+    saved, _ = await store_of(db).load_state(gw.account)
+    assert saved is not None and saved.pts == server.pts, "state saved on a clean stop"
+    # the gateway is down: the customer keeps writing
+    server.writes(ira, "А спальник есть?")
+    server.writes(ira, "И коврик")
+    assert not server.online
+    async with gateway(temporal_env, server, db, settings) as gw2:  # a fresh StringSession: no cache, no state
+        await settle(gw2, lambda: gw2.stats["accepted"] == 2)
+    diffs = [r for r in server.requests if isinstance(r, functions.updates.GetDifferenceRequest)]
+    assert diffs[-1].pts == saved.pts, "caught up from the persisted pts"
+    customer = [e.text for e in await transcript(temporal_env.client, ira.id) if e.role == "customer"]
+    assert customer == ["Сколько стоит палатка?", "А спальник есть?", "И коврик"]
+    await assert_each_bot_message_sent_once(temporal_env.client, server, ira.id)
+
+
+async def test_crash_while_a_message_is_in_flight_redelivers_it_once(temporal_env, server, db, settings,
+                                                                    lead_worker) -> None:
+    """The process stops after Telegram delivered a message but before Temporal got it."""
+    kim = server.user(uid(), "Ким")
+    stuck = asyncio.Event()
+
+    async def deliver_then_hang(client, inp, msg):
+        if msg.text == "второе":
+            stuck.set()
+            await asyncio.Event().wait()  # Temporal never gets it in this process
+        return await send_message(client, inp, msg)
+
+    async with gateway(temporal_env, server, db, settings, deliver=deliver_then_hang) as gw:
+        gw_stop = gw.stop
+
+        async def quick_stop():
+            await gw_stop(grace=0.2)
+
+        gw.stop = quick_stop
+        server.writes(kim, "первое")
+        await settle(gw, lambda: bool(server.texts(kim.id)))
+        saved, _ = await store_of(db).load_state(gw.account)
+        server.writes(kim, "второе")
+        await asyncio.wait_for(stuck.wait(), 10)
+        assert not await gw.save_state(), "state is not saved while a message is in flight"
+    after, _ = await store_of(db).load_state(gw.account)
+    assert after.pts < server.pts, "the stuck message stays ahead of the saved state"
+    async with gateway(temporal_env, server, db, settings) as gw2:
+        await settle(gw2, lambda: gw2.stats["accepted"] == 1)
+    customer = [e.text for e in await transcript(temporal_env.client, kim.id) if e.role == "customer"]
+    assert customer == ["первое", "второе"]
+    await assert_each_bot_message_sent_once(temporal_env.client, server, kim.id)
+
+
+async def test_catch_up_state_is_persisted_and_restored_into_a_fresh_session(temporal_env, server, db,
+                                                                            settings) -> None:
+    store = store_of(db)
+    tg = fake_client(server, settings)
+    gw = TelegramGateway(settings, temporal_env.client, tg, store)
+    await gw.start()
+    assert await gw.save_state()
+    saved, channels = await store.load_state(gw.account)
+    assert saved.pts == server.pts and channels == {}
+    await store.save_state(gw.account, saved, {777: (55, 9999)})
+    await gw.stop()
+    fresh = fake_client(server, settings)
+    gw2 = TelegramGateway(settings, temporal_env.client, fresh, store)
+    await gw2.restore_state()
+    states = dict(fresh.session.get_update_states())
+    assert states[0].pts == saved.pts and states[777].pts == 55
+    assert fresh.session.get_input_entity(-1000000000777) == types.InputPeerChannel(777, 9999)
+
+
+# ---- new subscribers ---------------------------------------------------------------------------
+
+
+async def test_user_joining_an_allowed_group_is_greeted_once(temporal_env, server, db, settings,
+                                                            lead_worker) -> None:
+    settings = settings.model_copy(update={"telegram_greet_new_members": True})
+    newbie, group = server.user(uid(), "Новичок"), server.group(3001)
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.joins(newbie, group)
+        await settle(gw, lambda: bool(server.texts(newbie.id)))
+        server.joins(newbie, group)
+        server.joins(server.user(uid(), "Чужой"), server.group(9009))
+        server.joins(server.user(uid(), "Бот", bot=True), group)
+        await settle(gw)
+    assert len(server.texts(newbie.id)) == 1 and "Добро пожаловать" in server.texts(newbie.id)[0]
+    assert gw.stats["joined"] == 1 and gw.stats["ignored_join_already_greeted"] == 1
+    assert gw.stats["ignored_join_chat_not_allowed"] == 1
+
+
+async def test_joins_are_not_greeted_when_off_or_from_a_bot_account(temporal_env, db) -> None:
+    bot_server = FakeTelegram(bot=True)
+    settings = tg_settings(bot_server, db, telegram_allowed_chats="-3001", telegram_greet_new_members=True)
+    gw = TelegramGateway(settings, temporal_env.client, fake_client(bot_server, settings), store_of(db))
+    await gw.start()
+    try:
+        bot_server.joins(bot_server.user(uid(), "Новичок"), bot_server.group(3001))
+        await settle(gw, lambda: gw.stats["ignored_join_bot_account"] == 1)
+        assert not bot_server.texts()
+        gw.me = None
+        gw.settings = settings.model_copy(update={"telegram_greet_new_members": False})
+        bot_server.joins(bot_server.user(uid(), "Новичок"), bot_server.group(3001))
+        await settle(gw, lambda: gw.stats["ignored_join_greeting_off"] == 1)
+    finally:
+        await gw.stop()
