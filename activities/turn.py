@@ -142,10 +142,10 @@ class TurnActivities:
             rendered = render_slots(text, catalog, req.cart, req.language)
             return GuardVerdict(ok=True, text=rendered.text, problems=rendered.problems)
         verdict = guard_check(text, req, catalog, self.secrets, req.profile.system_prompt)
-        if not verdict.ok:  # our own templates failed the guard: a bug, never hide it
+        if not verdict.ok:  # our own template failed the guard: log the bug, send a fact-free reply
             log.error("rules reply failed the guard: %s (%s)", verdict.problems, text)
-            rendered = render_slots(text, catalog, req.cart, req.language)
-            return GuardVerdict(ok=True, text=rendered.text, problems=verdict.problems)
+            safe = rules.t("holding", req.language) + " " + rules.t("ask_what", req.language)
+            return GuardVerdict(ok=True, text=safe, problems=verdict.problems)
         return verdict
 
     @activity.defn(name="generate_reply")
