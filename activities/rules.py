@@ -282,7 +282,7 @@ def rules_text(req: ReplyRequest, catalog: Catalog, *, card_number: bool = False
     # cart changes this turn: confirm and move to checkout
     added = [c for c in req.cart if c.sku.upper() in {i.sku.upper() for i in items}] if items else []
     wants_cart = bool(it & {"buy", "checkout"}) or ("confirm" in it and req.cart)
-    if req.cart and (wants_cart or added and it & {"buy", "confirm"}):
+    if req.cart and (wants_cart or (added and it & {"buy", "confirm"})):
         focus = added or req.cart
         parts.append(t("cart_added", lang, lines=_lines([(c.sku, c.qty) for c in focus])))
         for c in focus:

@@ -50,8 +50,9 @@ class Bot:
         return await self.client.get_workflow_handle(inp.state.lead_id).query(LeadWorkflow.state)
 
 
-FAST = Profile(name="fast", shop_name="Тест", timers=Timers(followup_after_seconds=1.0, abandoned_cart_after_seconds=1.0,
-                                                             max_followups=1, escalation_renotify_seconds=1.0))
+FAST = Profile(name="fast", shop_name="Тест",
+               timers=Timers(followup_after_seconds=1.0, abandoned_cart_after_seconds=1.0, max_followups=1,
+                             escalation_renotify_seconds=1.0))
 
 
 @pytest.fixture(scope="module")

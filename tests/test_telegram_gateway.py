@@ -23,11 +23,11 @@ from catalog.loader import load_csv
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
 from tests.fakes.telegram import FakeTelegram, flood
-from tests.fakes.telegram_env import OPERATORS_CHAT, fake_client, migrated_database, store_of, tg_settings
+from tests.fakes.telegram_env import fake_client, migrated_database, store_of, tg_settings
 from workers.client import send_message
 from workers.telegram_gateway import TelegramGateway, open_gateway
 from workers.worker import build_worker
-from workflows.types import LeadState, Mode, TranscriptEntry
+from workflows.types import LeadState, TranscriptEntry
 
 CATALOG = load_csv(SAMPLE_CATALOG)
 

@@ -114,7 +114,7 @@ async def temporal_for(settings: Settings) -> AsyncIterator[Client]:
                                                 settings.temporal_namespace), 3)
         yield client
         return
-    except Exception:  # noqa: BLE001 - nothing runs there: start our own
+    except Exception:
         pass
     async with DevServer(port=free_port(), ui_port=None, var_dir=None) as server:
         yield await connect(server.address)
@@ -144,7 +144,7 @@ async def run_dialogue(client: Client, settings: Settings, dlg: Dialogue, *, tas
     if not persist:
         try:
             await handle.terminate(reason="simulation finished")
-        except Exception:  # noqa: BLE001 - already closed is fine
+        except Exception:
             pass
     lead = None
     if state.lead.captured:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -31,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         EventRecord,
         GuardVerdict,
         IncomingMessage,
-        ItemFact,
         LeadInput,
         LeadRecord,
         LeadState,
@@ -247,11 +245,10 @@ class LeadWorkflow:
         if matches:
             s.last_skus = [m.sku for m in matches[:3]]
         self._update_cart(analysis, intents)
-        if self._is_buying(analysis, intents):
-            if not s.lead.captured:
-                s.lead.captured = True
-                s.lead.request = policy.clip(analysis.masked_text or msg.text, 200)
-                self._event("lead_captured")
+        if not s.lead.captured and self._is_buying(analysis, intents):
+            s.lead.captured = True
+            s.lead.request = policy.clip(analysis.masked_text or msg.text, 200)
+            self._event("lead_captured")
         reason = policy.escalation_reason(intents, unknown_item=analysis.unknown_item)
         if "llm_failure" in intents:  # pragma: no cover - reserved for channels that pre-flag
             reason = reason or "llm_failure"
@@ -339,7 +336,7 @@ class LeadWorkflow:
     # ---- reply: rules, or the model guarded by the catalog --------------------------------------
 
     async def _reply(self, req: ReplyRequest) -> list[str]:
-        if self._inp.llm_provider == "rules" or self._s.opted_out and "opt_out" in req.intents:
+        if self._inp.llm_provider == "rules" or (self._s.opted_out and "opt_out" in req.intents):
             verdict = await self._rules(req)
             return [verdict.text]
         task = asyncio.ensure_future(self._model_reply(req))
