@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     ollama_host: str | None = None
 
     # lead workflow
+    persist_leads: bool = True  # write leads and the dialogue log to the CRM sinks (off when no database)
     continue_as_new_after_turns: int = 200
     transcript_limit: int = 40
 

@@ -132,17 +132,11 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
             await crm.close()
 
 
-def _sinks(settings: Settings, db: object | None) -> list[str]:
-    if db is None:
-        return []
-    from activities.crm import sink_names
-
-    return sink_names(settings.crm_sinks)
-
-
 async def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     async with temporal_server(settings) as address, database(settings) as db, \
             running_worker(settings, address, db) as client:
+        if db is None:
+            settings = settings.model_copy(update={"persist_leads": False})
         if settings.telegram_configured:
             from workers.telegram_gateway import run_gateway
 
@@ -157,7 +151,6 @@ async def _chat(client, settings: Settings, args: argparse.Namespace, persist_db
 
     inp = local_input(settings, getattr(args, "chat_id", None), persist=persist_db is not None,
                       profile=getattr(args, "profile", None))
-    inp.sinks = _sinks(settings, persist_db)
     await chat_loop(client, inp, stdin_lines())
     return 0
 

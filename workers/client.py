@@ -45,6 +45,12 @@ def lead_input(
 ) -> LeadInput:
     """The start argument of a new lead, from settings (what later turns cannot change)."""
     wid = workflow_id or lead_workflow_id(channel, chat_id)
+    persist = persist and settings.persist_leads
+    sinks: list[str] = []
+    if persist:
+        from activities.crm import sink_names  # imported lazily: clients without the CRM extras still work
+
+        sinks = sink_names(settings.crm_sinks)
     return LeadInput(
         state=LeadState(lead_id=wid, channel=channel, chat_id=str(chat_id), profile_name=profile_name,
                         customer=customer or Customer()),
@@ -57,6 +63,7 @@ def lead_input(
         continue_as_new_after_turns=settings.continue_as_new_after_turns,
         transcript_limit=settings.transcript_limit,
         persist=persist,
+        sinks=sinks,
         ui_base_url=settings.ui_base_url,
         namespace=settings.temporal_namespace,
     )
