@@ -84,6 +84,7 @@ T: dict[str, dict[str, str]] = {
         "ru": "К нему часто берут {item}.",
         "en": "Customers often add {item}.",
     },
+    "scarce": {"ru": "Их осталось совсем немного.", "en": "Only a few are left."},
     "cta_add": {"ru": "Добавить в корзину?", "en": "Shall I add it to your cart?"},
     "cta_choose": {"ru": "Какой вариант вам ближе?", "en": "Which one do you prefer?"},
     "cart_added": {"ru": "Добавил в корзину: {lines}.", "en": "Added to your cart: {lines}."},
@@ -381,6 +382,8 @@ def _one_item(item: Item, catalog: Catalog, req: ReplyRequest, lang: str, cart_s
         out.append(t("alternative", lang, item=item_ref(alt.sku)) if alt else t("no_alternative", lang))
         return out
     out.append(item_ref(item.sku) + ".")
+    if 0 < item.stock <= 3 and req.profile.urgency >= 0.5:  # scarcity only where the stock backs it
+        out.append(t("scarce", lang))
     if item.description and req.stage in (Stage.OFFER, Stage.DISCOVERY) and len(item.description) <= 160:
         desc = item.description.rstrip(".")
         if not any(ch.isdigit() for ch in desc):  # figures in free text are not verified facts

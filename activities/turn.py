@@ -86,7 +86,7 @@ class TurnActivities:
         intents = policy.detect_intents(text, profile)
         contacts = pii.extract_contacts(text)
         name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
-        card = pii.contains_card(text)
+        card = pii.contains_card(text) or "[card]" in text
         if contacts.phone or contacts.email or contacts.username:
             intents.append("contact")
         if card:
@@ -157,8 +157,11 @@ class TurnActivities:
 
     @activity.defn(name="check_reply")
     async def check_reply(self, req: CheckRequest) -> GuardVerdict:
-        return guard_check(req.draft.text, req.request, self._catalog(), self.secrets,
-                           req.request.profile.system_prompt)
+        verdict = guard_check(req.draft.text, req.request, self._catalog(), self.secrets,
+                              req.request.profile.system_prompt)
+        if verdict.ok and "card_number" in req.request.intents:  # the model may forget: the policy won't
+            verdict.text = rules.t("card_warning", req.request.language) + " " + verdict.text
+        return verdict
 
     @activity.defn(name="compose_message")
     async def compose_message(self, req: ComposeRequest) -> ComposeResult:

@@ -236,3 +236,27 @@ async def test_search_attributes_make_leads_filterable(bot: Bot):
     found = [w.id async for w in bot.client.list_workflows(
         f"WorkflowId = '{inp.state.lead_id}' AND LeadStatus = 'cart' AND Channel = 'test'")]
     assert found == [inp.state.lead_id]
+
+
+async def test_card_number_is_masked_everywhere_and_the_bot_warns(bot: Bot):
+    inp = bot.lead()
+    r = await bot.say(inp, "Хочу купить термос, вот карта 4111 1111 1111 1111")
+    assert "не отправляйте данные карты" in r.replies[0]
+    history = await bot.client.get_workflow_handle(inp.state.lead_id).fetch_history()
+    assert "4111 1111" not in history.to_json()
+    state = await bot.state(inp)
+    assert all("4111" not in e.text for e in state.transcript)
+
+
+async def test_urgent_profile_mentions_scarcity_only_when_stock_is_low(temporal_env):
+    settings = Settings(_env_file=None, llm_provider="rules")
+    catalog = load_csv(SAMPLE_CATALOG)
+    tq = f"urg-{uuid.uuid4().hex[:6]}"
+    urgent = Profile(urgency=1.0)
+    async with build_worker(temporal_env.client, settings, catalog=lambda: catalog,
+                            profiles=ProfileStore(None, override=urgent), task_queue=tq):
+        b = Bot(temporal_env.client, settings, tq)
+        low = await b.say(b.lead(), "Сколько стоит палатка на троих?")  # stock 3
+        plenty = await b.say(b.lead(), "Сколько стоит газовый баллон 230?")  # stock 30
+    assert "осталось совсем немного" in low.replies[0]
+    assert "осталось" not in plenty.replies[0]

@@ -44,10 +44,16 @@ def server() -> FakeTelegram:
 
 
 @pytest.fixture
-def settings(server: FakeTelegram, db: Database) -> Settings:
+def group_id() -> int:
+    """An allowed basic group; ids differ per test because the Temporal server is shared."""
+    return uid()
+
+
+@pytest.fixture
+def settings(server: FakeTelegram, db: Database, group_id: int) -> Settings:
     tag = uuid.uuid4().hex[:6]
     return tg_settings(server, db, task_queue=f"leads-{tag}", telegram_task_queue=f"telegram-{tag}",
-                       profiles_dir=ROOT / "profiles", telegram_allowed_chats="-3001,@shopfans")
+                       profiles_dir=ROOT / "profiles", telegram_allowed_chats=f"-{group_id},@shopfans")
 
 
 @pytest.fixture
@@ -117,10 +123,10 @@ async def test_private_message_is_answered_in_the_same_chat_with_typing(temporal
 
 
 async def test_only_private_chats_and_addressed_allowed_groups_are_answered(temporal_env, server, db, settings,
-                                                                           lead_worker) -> None:
+                                                                           lead_worker, group_id) -> None:
     bob = server.user(uid(), "Боб")
     robot = server.user(uid(), "Робот", bot=True)
-    stranger_group, allowed = server.group(9009), server.group(3001)
+    stranger_group, allowed = server.group(9009), server.group(group_id)
     async with gateway(temporal_env, server, db, settings) as gw:
         server.writes(bob, "Есть палатки?", chat=stranger_group, mentioned=True)
         server.writes(bob, "Есть палатки?", chat=allowed)  # not addressed to us
@@ -131,14 +137,14 @@ async def test_only_private_chats_and_addressed_allowed_groups_are_answered(temp
         assert gw.stats["ignored_chat_not_allowed"] == 1 and gw.stats["ignored_not_addressed"] == 1
         assert gw.stats["ignored_bot"] == 1 and gw.stats["accepted"] == 0
         server.writes(bob, "@shop сколько стоит палатка?", chat=allowed, mentioned=True)
-        await settle(gw, lambda: bool(server.texts(-3001)))
-    assert server.texts(-3001) and not server.texts(bob.id)
-    state = await lead_state(temporal_env.client, -3001)
+        await settle(gw, lambda: bool(server.texts(-group_id)))
+    assert server.texts(-group_id) and not server.texts(bob.id)
+    state = await lead_state(temporal_env.client, -group_id)
     assert state.customer.user_id == bob.id
 
 
 async def test_group_allowed_by_username_and_reply_in_groups_setting(temporal_env, server, db, settings,
-                                                                    lead_worker) -> None:
+                                                                    lead_worker, group_id) -> None:
     settings = settings.model_copy(update={"telegram_reply_in_groups": True})
     fans = types.Chat(id=3002, title="Фанаты", photo=types.ChatPhotoEmpty(), participants_count=5,
                       date=datetime.now(UTC), version=1)
@@ -151,9 +157,9 @@ async def test_group_allowed_by_username_and_reply_in_groups_setting(temporal_en
                                         -1000000000555, channel)
     carl = server.user(uid(), "Карл")
     async with gateway(temporal_env, server, db, settings) as gw:
-        server.writes(carl, "Есть спальники?", chat=server.group(3001))  # not addressed, but the setting says so
-        await settle(gw, lambda: bool(server.texts(-3001)))
-    assert server.texts(-3001)
+        server.writes(carl, "Есть спальники?", chat=server.group(group_id))  # not addressed: setting says so
+        await settle(gw, lambda: bool(server.texts(-group_id)))
+    assert server.texts(-group_id)
 
 
 async def test_messages_of_one_chat_are_handled_in_order_while_other_chats_proceed(
@@ -346,9 +352,9 @@ async def test_catch_up_state_is_persisted_and_restored_into_a_fresh_session(tem
 
 
 async def test_user_joining_an_allowed_group_is_greeted_once(temporal_env, server, db, settings,
-                                                            lead_worker) -> None:
+                                                            lead_worker, group_id) -> None:
     settings = settings.model_copy(update={"telegram_greet_new_members": True})
-    newbie, group = server.user(uid(), "Новичок"), server.group(3001)
+    newbie, group = server.user(uid(), "Новичок"), server.group(group_id)
     async with gateway(temporal_env, server, db, settings) as gw:
         server.joins(newbie, group)
         await settle(gw, lambda: bool(server.texts(newbie.id)))
@@ -361,18 +367,19 @@ async def test_user_joining_an_allowed_group_is_greeted_once(temporal_env, serve
     assert gw.stats["ignored_join_chat_not_allowed"] == 1
 
 
-async def test_joins_are_not_greeted_when_off_or_from_a_bot_account(temporal_env, db) -> None:
+async def test_joins_are_not_greeted_when_off_or_from_a_bot_account(temporal_env, db, group_id) -> None:
     bot_server = FakeTelegram(bot=True)
-    settings = tg_settings(bot_server, db, telegram_allowed_chats="-3001", telegram_greet_new_members=True)
+    settings = tg_settings(bot_server, db, telegram_allowed_chats=f"-{group_id}",
+                           telegram_greet_new_members=True)
     gw = TelegramGateway(settings, temporal_env.client, fake_client(bot_server, settings), store_of(db))
     await gw.start()
     try:
-        bot_server.joins(bot_server.user(uid(), "Новичок"), bot_server.group(3001))
+        bot_server.joins(bot_server.user(uid(), "Новичок"), bot_server.group(group_id))
         await settle(gw, lambda: gw.stats["ignored_join_bot_account"] == 1)
         assert not bot_server.texts()
         gw.me = None
         gw.settings = settings.model_copy(update={"telegram_greet_new_members": False})
-        bot_server.joins(bot_server.user(uid(), "Новичок"), bot_server.group(3001))
+        bot_server.joins(bot_server.user(uid(), "Новичок"), bot_server.group(group_id))
         await settle(gw, lambda: gw.stats["ignored_join_greeting_off"] == 1)
     finally:
         await gw.stop()

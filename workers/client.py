@@ -17,6 +17,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from neuroseller.pii import contains_card, mask_cards
 from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
 from workflows.types import Customer, IncomingMessage, LeadInput, LeadState, TurnResult
@@ -85,6 +86,8 @@ async def send_message(
 ) -> TurnResult:
     """Deliver one customer message to the lead's workflow, starting it if needed; return the reply."""
     wid = inp.state.lead_id
+    if contains_card(message.text):  # a card number never enters the workflow history
+        message = message.model_copy(update={"text": mask_cards(message.text)})
     start_op = WithStartWorkflowOperation(
         LeadWorkflow.run,
         inp,
