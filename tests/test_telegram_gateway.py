@@ -7,15 +7,12 @@ update loop and message box to the gateway's registered handlers, exactly as fro
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 from telethon import errors, functions, types
-from temporalio.client import Client
 
 from activities.db.database import Database
 from activities.profiles import ProfileStore
@@ -25,9 +22,8 @@ from tests.conftest import ROOT, SAMPLE_CATALOG
 from tests.fakes.telegram import FakeTelegram, flood
 from tests.fakes.telegram_env import fake_client, migrated_database, store_of, tg_settings
 from workers.client import send_message
-from workers.telegram_gateway import TelegramGateway, open_gateway
+from workers.telegram_gateway import TelegramGateway
 from workers.worker import build_worker
-from workflows.types import LeadState, TranscriptEntry
 
 CATALOG = load_csv(SAMPLE_CATALOG)
 
@@ -61,44 +57,6 @@ async def lead_worker(temporal_env, settings: Settings) -> AsyncIterator[None]:
     async with build_worker(temporal_env.client, settings, catalog=lambda: CATALOG,
                             profiles=ProfileStore(settings.profiles_dir)):
         yield
-
-
-@contextlib.asynccontextmanager
-async def gateway(temporal_env, server: FakeTelegram, db: Database, settings: Settings,
-                  **kw) -> AsyncIterator[TelegramGateway]:
-    async with open_gateway(settings, temporal_env.client, fake_client(server, settings), store_of(db),
-                            **kw) as gw:
-        yield gw
-
-
-def uid() -> int:
-    return random.randint(10_000_000, 99_999_999)
-
-
-async def settle(gw: TelegramGateway, condition: Callable[[], bool] = lambda: True, timeout: float = 20) -> None:
-    """Let Telethon's update loop hand updates over, then wait for the gateway and `condition`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        await asyncio.sleep(0.05)
-        await gw.drain()
-        if condition() and not getattr(gw.tg, "undispatched", 0) and gw.tg._updates_queue.empty():
-            return
-        assert loop.time() < deadline, "timed out waiting for the gateway"
-
-
-async def lead_state(client: Client, chat_id: int) -> LeadState:
-    return await client.get_workflow_handle(f"lead-tg-{chat_id}").query("state", result_type=LeadState)
-
-
-async def transcript(client: Client, chat_id: int) -> list[TranscriptEntry]:
-    return await client.get_workflow_handle(f"lead-tg-{chat_id}").query(
-        "transcript", result_type=list[TranscriptEntry])
-
-
-async def assert_each_bot_message_sent_once(client: Client, server: FakeTelegram, chat_id: int) -> None:
-    bot = [e.text for e in await transcript(client, chat_id) if e.role in ("bot", "operator")]
-    assert server.texts(chat_id) == bot
 
 
 # ---- inbound ----------------------------------------------------------------------------------

@@ -151,7 +151,8 @@ async def _chat(client, settings: Settings, args: argparse.Namespace, persist_db
 
     inp = local_input(settings, getattr(args, "chat_id", None), persist=persist_db is not None,
                       profile=getattr(args, "profile", None))
-    await chat_loop(client, inp, stdin_lines())
+    lines = getattr(args, "lines", None) or stdin_lines()  # tests hand in their own customer
+    await chat_loop(client, inp, lines)
     return 0
 
 

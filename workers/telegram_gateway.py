@@ -180,7 +180,6 @@ class TelegramGateway:
         return f"key:{key.key_id}" if key and key.key else "key:none"
 
     async def start(self) -> None:
-        self.account = self.account_key()
         await self.restore_state()
         self.tg.add_event_handler(self.on_message, events.NewMessage(incoming=True))
         self.tg.add_event_handler(self.on_edit, events.MessageEdited(incoming=True))
@@ -211,6 +210,7 @@ class TelegramGateway:
         await self.tg.disconnect()
 
     async def restore_state(self) -> None:
+        self.account = self.account or self.account_key()
         own, channels = await self.store.load_state(self.account)
         session = self.tg.session
         if own is not None:

@@ -90,7 +90,7 @@ class FakeTelegram:
         self.fail: dict[type, list[Exception]] = defaultdict(list)
         self.online: list[FakeSender] = []
         self.sent_random_ids: set[int] = set()
-        self.delivered: list[tuple[int, str]] = []  # (peer id, text) of messages Telegram accepted
+        self.delivered: list[tuple[int, str, int]] = []  # (peer id, text, message id) Telegram accepted
         self.logged_in = True
         self.code_hash = "code-hash"
         self.latency = 0.0  # seconds `SendMessageRequest` takes (per-chat ordering tests)
@@ -117,7 +117,11 @@ class FakeTelegram:
 
     def texts(self, peer_id: int | None = None) -> list[str]:
         """Messages that reached Telegram (refused requests are only in `requests`)."""
-        return [text for pid, text in self.delivered if peer_id is None or pid == peer_id]
+        return [text for pid, text, _ in self.delivered if peer_id is None or pid == peer_id]
+
+    def message_id(self, peer_id: int, contains: str) -> int:
+        """Id of the last message sent to `peer_id` whose text contains `contains`."""
+        return [mid for pid, text, mid in self.delivered if pid == peer_id and contains in text][-1]
 
     def typing(self, peer_id: int) -> list:
         return [r for r in self.requests
@@ -227,8 +231,8 @@ class FakeTelegram:
         if request.random_id in self.sent_random_ids:
             raise errors.RandomIdDuplicateError(request)
         self.sent_random_ids.add(request.random_id)
-        self.delivered.append((_peer_id(request.peer), request.message))
         mid = next(self._ids)
+        self.delivered.append((_peer_id(request.peer), request.message, mid))
         pts = self._next_pts()
         own = types.Message(id=mid, peer_id=_peer(request.peer), date=now(), message=request.message, out=True,
                             from_id=types.PeerUser(self.me.id))

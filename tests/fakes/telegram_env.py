@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+
+from temporalio.client import Client
 
 from activities.db.database import Database
 from activities.db.scratch import scratch_database
 from activities.telegram_store import TelegramStore
 from neuroseller.settings import Settings
 from tests.fakes.telegram import FakeTelegram
-from workers.telegram_gateway import GatewayClient, build_telethon_client
+from workers.telegram_gateway import GatewayClient, TelegramGateway, build_telethon_client, open_gateway
+from workflows.types import LeadState, TranscriptEntry
 
 OPERATORS_CHAT = -4001
 
@@ -48,3 +53,45 @@ async def connected(server: FakeTelegram, settings: Settings) -> AsyncIterator[G
 
 def store_of(db: Database) -> TelegramStore:
     return TelegramStore(db)
+
+
+def uid() -> int:
+    return random.randint(10_000_000, 99_999_999)
+
+
+@asynccontextmanager
+async def gateway(temporal_env, server: FakeTelegram, db: Database, settings: Settings,
+                  **kw) -> AsyncIterator[TelegramGateway]:
+    async with open_gateway(settings, temporal_env.client, fake_client(server, settings), store_of(db),
+                            **kw) as gw:
+        yield gw
+
+
+def uid() -> int:
+    return random.randint(10_000_000, 99_999_999)
+
+
+async def settle(gw: TelegramGateway, condition: Callable[[], bool] = lambda: True, timeout: float = 20) -> None:
+    """Let Telethon's update loop hand updates over, then wait for the gateway and `condition`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        await asyncio.sleep(0.05)
+        await gw.drain()
+        if condition() and not getattr(gw.tg, "undispatched", 0) and gw.tg._updates_queue.empty():
+            return
+        assert loop.time() < deadline, "timed out waiting for the gateway"
+
+
+async def lead_state(client: Client, chat_id: int) -> LeadState:
+    return await client.get_workflow_handle(f"lead-tg-{chat_id}").query("state", result_type=LeadState)
+
+
+async def transcript(client: Client, chat_id: int) -> list[TranscriptEntry]:
+    return await client.get_workflow_handle(f"lead-tg-{chat_id}").query(
+        "transcript", result_type=list[TranscriptEntry])
+
+
+async def assert_each_bot_message_sent_once(client: Client, server: FakeTelegram, chat_id: int) -> None:
+    bot = [e.text for e in await transcript(client, chat_id) if e.role in ("bot", "operator")]
+    assert server.texts(chat_id) == bot
