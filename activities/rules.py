@@ -299,7 +299,7 @@ def rules_text(req: ReplyRequest, catalog: Catalog, *, card_number: bool = False
             parts.append(t("upsell", lang, item=item_ref(up.sku, stock=False)))
         parts.append(t("ask_contact", lang) if not req.has_contact else t("cta_order", lang))
         return " ".join(parts)
-    if "checkout" in it and not req.cart:
+    if "checkout" in it and not req.cart and not it & {"delivery", "payment"}:
         parts.append(t("checkout_empty", lang))
         return " ".join(parts)
 

@@ -39,7 +39,7 @@ from workflows.types import (
 log = logging.getLogger(__name__)
 
 ASKING = frozenset({"price", "availability", "buy", "browse"})
-CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "checkout"})
+CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "checkout", "objection", "discount"})
 NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact"})
 
 

@@ -58,10 +58,12 @@ def call_sheets(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Run a blocking gspread call, waiting out 429/5xx as the server asks (Retry-After) or with
-    exponential backoff. Gives up with `SheetsUnavailable` when the wait would exceed `max_wait`
-    or attempts run out, so the caller (a Temporal activity) can hand the wait to Temporal."""
+    exponential backoff. Gives up with `SheetsUnavailable` when the total wait would exceed
+    `max_wait` (keep it under the activity's start-to-close timeout) or attempts run out, so the
+    caller (a Temporal activity) can hand the wait to Temporal."""
     from gspread.exceptions import APIError
 
+    waited = 0.0
     for attempt in range(1, attempts + 1):
         try:
             return fn()
@@ -72,9 +74,10 @@ def call_sheets(
             delay = retry_after_seconds(err.response.headers.get("Retry-After"))
             if delay is None:
                 delay = base_delay * 2 ** (attempt - 1)
-            if attempt == attempts or delay > max_wait:
+            if attempt == attempts or waited + delay > max_wait:
                 raise SheetsUnavailable(status, delay) from err
             sleep(delay)
+            waited += delay
     raise AssertionError("unreachable")  # pragma: no cover
 
 

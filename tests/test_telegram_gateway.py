@@ -20,7 +20,18 @@ from catalog.loader import load_csv
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
 from tests.fakes.telegram import FakeTelegram, flood
-from tests.fakes.telegram_env import fake_client, migrated_database, store_of, tg_settings
+from tests.fakes.telegram_env import (
+    assert_each_bot_message_sent_once,
+    fake_client,
+    gateway,
+    lead_state,
+    migrated_database,
+    settle,
+    store_of,
+    tg_settings,
+    transcript,
+    uid,
+)
 from workers.client import send_message
 from workers.telegram_gateway import TelegramGateway
 from workers.worker import build_worker

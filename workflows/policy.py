@@ -46,7 +46,7 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                r"добав(ь|ьте|ить)\s+в\s+корзин", r"\bв\s+корзину\b", r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b",
                r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)", r"\badd\s+(it\s+)?to\s+(the\s+)?cart",
                r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b"),
-    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и)", r"\bкак\s+(оплатить|заказать)", r"\bcheckout\b",
+    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и)", r"\bкак\s+заказать", r"\bcheckout\b",
                     r"place\s+(an?\s+|the\s+)?order", r"\bоформление"),
     "browse": _rx(r"\bчто\s+(есть|у\s+вас|посовету|предлож)", r"\bкакие\b.*\b(есть|бывают|у\s+вас)",
                   r"посовет(уй|уйте)", r"\bподбер(и|ите)", r"\bассортимент", r"\bкаталог",

@@ -67,10 +67,6 @@ async def gateway(temporal_env, server: FakeTelegram, db: Database, settings: Se
         yield gw
 
 
-def uid() -> int:
-    return random.randint(10_000_000, 99_999_999)
-
-
 async def settle(gw: TelegramGateway, condition: Callable[[], bool] = lambda: True, timeout: float = 20) -> None:
     """Let Telethon's update loop hand updates over, then wait for the gateway and `condition`."""
     loop = asyncio.get_running_loop()
