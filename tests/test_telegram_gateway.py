@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 
 import pytest
 from telethon import errors, functions, types
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.db.database import Database
 from activities.profiles import ProfileStore
+from activities.telegram_send import _sent_id
 from catalog.loader import load_csv
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
@@ -33,7 +35,7 @@ from tests.fakes.telegram_env import (
     uid,
 )
 from workers.client import send_message
-from workers.telegram_gateway import TelegramGateway
+from workers.telegram_gateway import TelegramGateway, build_telethon_client, customer_of, message_kind
 from workers.worker import build_worker
 
 CATALOG = load_csv(SAMPLE_CATALOG)
@@ -290,7 +292,7 @@ async def test_crash_while_a_message_is_in_flight_redelivers_it_once(temporal_en
         await asyncio.wait_for(stuck.wait(), 10)
         assert not await gw.save_state(), "state is not saved while a message is in flight"
     after, _ = await store_of(db).load_state(gw.account)
-    assert after.pts < server.pts, "the stuck message stays ahead of the saved state"
+    assert after.pts == saved.pts < server.pts, "the stuck message stays ahead of the saved state"
     async with gateway(temporal_env, server, db, settings) as gw2:
         await settle(gw2, lambda: gw2.stats["accepted"] == 1)
     customer = [e.text for e in await transcript(temporal_env.client, kim.id) if e.role == "customer"]
@@ -352,3 +354,79 @@ async def test_joins_are_not_greeted_when_off_or_from_a_bot_account(temporal_env
         await settle(gw, lambda: gw.stats["ignored_join_greeting_off"] == 1)
     finally:
         await gw.stop()
+
+
+# ---- resilience and accounts -------------------------------------------------------------------
+
+
+async def test_temporal_outage_delays_a_message_but_never_drops_it(temporal_env, server, db, settings,
+                                                                  lead_worker) -> None:
+    lev = server.user(uid(), "Лев")
+    outages = [RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""),
+               RPCError("deadline", RPCStatusCode.DEADLINE_EXCEEDED, b"")]
+
+    async def flaky(client, inp, msg):
+        if outages:
+            raise outages.pop(0)
+        return await send_message(client, inp, msg)
+
+    async with gateway(temporal_env, server, db, settings, deliver=flaky) as gw:
+        server.writes(lev, "Сколько стоит палатка?")
+        await settle(gw, lambda: bool(server.texts(lev.id)))
+    assert not outages
+    await assert_each_bot_message_sent_once(temporal_env.client, server, lev.id)
+
+
+async def test_a_message_temporal_rejects_is_counted_and_the_chat_moves_on(temporal_env, server, db, settings,
+                                                                          lead_worker) -> None:
+    mia = server.user(uid(), "Мия")
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(mia, "я" * 20_001)  # the workflow's validator refuses it
+        server.writes(mia, "Сколько стоит палатка?")
+        await settle(gw, lambda: bool(server.texts(mia.id)))
+    assert gw.stats["failed"] == 1
+
+
+async def test_bot_token_account_signs_in_and_keeps_state_under_the_bot_id(temporal_env, db) -> None:
+    bot_server = FakeTelegram(bot=True, me_id=5550001)
+    bot_server.logged_in = False
+    settings = tg_settings(bot_server, db, telegram_session=None, telegram_bot_token="5550001:AAE-secret")
+    gw = TelegramGateway(settings, temporal_env.client,
+                         bot_server.attach(build_telethon_client(settings)), store_of(db))
+    await gw.start()
+    await gw.stop()
+    assert gw.account == "bot:5550001" and gw.me.bot
+    assert any(isinstance(r, functions.auth.ImportBotAuthorizationRequest) for r in bot_server.requests)
+    saved, _ = await store_of(db).load_state("bot:5550001")
+    assert saved is not None
+
+
+async def test_a_session_that_is_not_logged_in_refuses_to_start(temporal_env, db) -> None:
+    server = FakeTelegram()
+    settings = tg_settings(server, db)
+    tg = fake_client(server, settings)
+    server.logged_in = False
+    gw = TelegramGateway(settings, temporal_env.client, tg, store_of(db))
+    with pytest.raises(RuntimeError, match="telegram login"):
+        await gw.start()
+    await tg.disconnect()
+
+
+def test_message_kinds_and_customers_from_odd_senders() -> None:
+    server = FakeTelegram()
+    user = server.user(1, "Ян")
+    video = types.MessageMediaDocument(document=types.Document(
+        id=3, access_hash=4, file_reference=b"", date=None, mime_type="video/mp4", size=10, dc_id=2,
+        attributes=[types.DocumentAttributeVideo(duration=1, w=1, h=1)]))
+    geo = types.MessageMediaGeo(geo=types.GeoPoint(long=37.6, lat=55.7, access_hash=0))
+    assert message_kind(server.message(user, media=video)) == "video"
+    assert message_kind(server.message(user, media=geo)) == "other"
+    assert message_kind(server.message(user, "hi")) == "text"
+    assert customer_of(types.Channel(id=5, title="c", photo=types.ChatPhotoEmpty(), date=None)).user_id == 5
+
+
+def test_sent_message_id_is_read_from_any_result_shape() -> None:
+    msg = types.Message(id=77, peer_id=types.PeerChannel(1), date=None, message="x")
+    assert _sent_id(types.Updates([types.UpdateMessageID(76, random_id=5)], [], [], None, 0), 5) == 76
+    assert _sent_id(types.Updates([types.UpdateNewChannelMessage(msg, 1, 1)], [], [], None, 0), 5) == 77
+    assert _sent_id(types.Updates([], [], [], None, 0), 5) == 0

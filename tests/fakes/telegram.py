@@ -196,6 +196,8 @@ class FakeTelegram:
             return [self.me if isinstance(i, types.InputUserSelf) else types.UserEmpty(getattr(i, "user_id", 0))
                     for i in request.id]
         if isinstance(request, functions.updates.GetStateRequest):
+            if not self.logged_in:
+                raise errors.AuthKeyUnregisteredError(request)
             return types.updates.State(pts=self.pts, qts=0, date=now(), seq=0, unread_count=0)
         if isinstance(request, functions.updates.GetDifferenceRequest):
             return self._difference(request)
