@@ -94,9 +94,27 @@ T: dict[str, dict[str, str]] = {
     },
     "cart_total": {"ru": "Итого: {total}.", "en": "Total: {total}."},
     "ask_contact": {
-        "ru": "Для оформления оставьте, пожалуйста, имя и телефон — менеджер подтвердит заказ и доставку.",
-        "en": "To place the order, please leave your name and phone number — a manager will confirm the order "
+        "ru": "Оставите имя и телефон для оформления? Менеджер подтвердит заказ и доставку.",
+        "en": "Could you leave your name and phone number to place the order? A manager will confirm the order "
               "and delivery.",
+    },
+    "cart_summary": {"ru": "В корзине: {lines}. Итого: {total}.", "en": "Your cart: {lines}. Total: {total}."},
+    "cart_empty": {"ru": "Корзина пока пуста. Что подобрать?", "en": "Your cart is empty so far. What can I find "
+                   "for you?"},
+    "cancelled": {"ru": "Хорошо, отменил — корзина пуста.", "en": "Done, I've cancelled it — your cart is empty."},
+    "lang_switched": {"ru": "Хорошо, продолжим по-русски. Что вас интересует?",
+                      "en": "Sure, let's continue in English. What are you looking for?"},
+    "similar_cta": {"ru": "Подойдёт что-то из этого?", "en": "Would one of these work?"},
+    "alternative_cta": {"ru": "Показать его или оформим?", "en": "Shall I add it instead?"},
+    "question_manager": {
+        "ru": "Уточняю этот вопрос у менеджера — он ответит вам здесь.",
+        "en": "Let me check that with a manager — they'll answer you here.",
+    },
+    "smalltalk": {
+        "ru": "Я виртуальный консультант магазина «{shop}»: подскажу цены и наличие и помогу оформить заказ. "
+              "Что вы ищете?",
+        "en": "I'm the {shop} virtual assistant: I can check prices and stock and help you order. What are you "
+              "looking for?",
     },
     "order_done": {
         "ru": "Спасибо{name}! Заказ принят: {lines}. Итого: {total}. Менеджер свяжется с вами для подтверждения "
@@ -203,7 +221,14 @@ def _upsell(catalog: Catalog, item: Item, cart_skus: set[str], offered: set[str]
 
 
 def _in_stock_alternative(catalog: Catalog, item: Item, skip: set[str]) -> Item | None:
-    """Closest-priced in-stock item of the same category (or an in-stock upsell link)."""
+    """The in-stock item most like this one: by name (search), then same category, closest price."""
+    from catalog.search import search  # local: keeps this module importable without building an index
+
+    for hit in search(catalog, item.name, limit=6):
+        cand = hit.item
+        if cand.sku != item.sku and cand.in_stock and cand.sku not in skip and hit.score >= 0.5 and (
+                not item.category or cand.category == item.category):
+            return cand
     same = [i for i in catalog.items if i.sku not in skip and i.in_stock and i.sku != item.sku
             and item.category and i.category == item.category]
     if same:
@@ -229,142 +254,216 @@ def _lines(cart_skus_qty: list[tuple[str, int]]) -> str:
     return "; ".join(f"{{line:{sku}:{qty}}}" for sku, qty in cart_skus_qty)
 
 
-def rules_text(req: ReplyRequest, catalog: Catalog, *, card_number: bool = False) -> str:
-    """Compose the reply text (with slots) for one turn. Pure: same request → same words."""
-    lang = "en" if req.language == "en" else "ru"
-    it = set(req.intents)
-    parts: list[str] = []
-    if card_number:
-        parts.append(t("card_warning", lang))
+def _ref(sku: str, req: ReplyRequest, *, stock: bool = True) -> str:
+    return item_ref(sku, stock=stock and req.profile.show_stock)
 
+
+class Reply:
+    """Parts of one reply and the item it proposes (so a following «да» knows what was offered)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.parts: list[str] = []
+        self.offered: str | None = None
+
+    def add(self, key_or_text: str, **kw: object) -> Reply:
+        self.parts.append(t(key_or_text, self.lang, **kw) if key_or_text in T else key_or_text)
+        return self
+
+    def text(self) -> str:
+        return " ".join(p for p in self.parts if p)
+
+
+def rules_text(req: ReplyRequest, catalog: Catalog, *, card_number: bool = False) -> str:
+    return rules_reply(req, catalog, card_number=card_number)[0]
+
+
+def rules_reply(req: ReplyRequest, catalog: Catalog, *, card_number: bool = False) -> tuple[str, str | None]:
+    """Compose the reply (with slots) for one turn and the SKU it offers. Pure: same request → same words."""
+    lang = "en" if req.language == "en" else "ru"
+    r = Reply(lang)
+    _compose(r, req, catalog, card_number)
+    return r.text(), r.offered
+
+
+def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -> None:
+    lang = r.lang
+    it = set(req.intents)
     kind = req.text.split("]", 1)[0].lstrip("[") if req.text.startswith("[") else "text"
     if "opt_out" in it:
-        return t("opt_out", lang)
+        r.add("opt_out")
+        return
+    if card_number:
+        r.add("card_warning")
     if kind == "joined":
-        return t("joined", lang, shop=req.profile.shop_name)
+        r.add("joined", shop=req.profile.shop_name)
+        return
     if kind == "voice":
-        return " ".join([*parts, t("voice", lang)])
-    if kind in ("sticker", "photo", "document", "other", "video") and not req.matches:
-        return " ".join([*parts, t("media", lang)])
+        r.add("voice")
+        return
+    if kind in ("sticker", "photo", "document", "other", "video", "animation") and not req.matches:
+        r.add("media")
+        return
 
     cart_skus = {c.sku.upper() for c in req.cart}
-    matches = [catalog.get(m.sku) for m in req.matches]
-    items = [m for m in matches if m is not None]
+    items = [i for m in req.matches if (i := catalog.get(m.sku)) is not None]
     offered: set[str] = set()
 
     if "stop_word" in it:
-        return " ".join([*parts, t("stop_word", lang)])
+        r.add("stop_word")
+        return
     if "human_request" in it and not items:
-        return " ".join([*parts, t("human", lang)])
+        r.add("human")
+        return
+    if it & {"lang_ru", "lang_en"} and not items and not it & {"price", "availability", "buy"}:
+        r.add("lang_switched")
+        return
+    if "cancel" in it:
+        r.add("cancelled").add("something_else")
+        return
 
-    # an order is being placed: contact left with a cart
-    just_left_contact = req.has_contact and req.cart and (req.stage == Stage.ORDER)
-    if just_left_contact and ("checkout" in it or "buy" in it or "confirm" in it or _contact_only(req)):
+    # an order is being placed: a contact with a cart
+    if req.has_contact and req.cart and req.stage == Stage.ORDER and (
+            it & {"checkout", "confirm", "contact"} or req.cart_added):
         name = f", {req.customer_name}" if req.customer_name else ""
-        lines = _lines([(c.sku, c.qty) for c in req.cart])
-        parts.append(t("order_done", lang, name=name, lines=lines, total="{total}"))
-        parts.append(t("order_more", lang))
-        return " ".join(parts)
-    if _contact_only(req) and not req.cart:
+        r.add("order_done", name=name, lines=_lines([(c.sku, c.qty) for c in req.cart]), total="{total}")
+        r.add("order_more")
+        return
+    if "contact" in it and not req.cart and not it & {"price", "availability", "browse", "discount", "objection"} \
+            and not items:
         name = f", {req.customer_name}" if req.customer_name else ""
-        parts.append(t("contact_saved", lang, name=name))
-        parts.append(t("contact_next", lang))
-        return " ".join(parts)
+        r.add("contact_saved", name=name).add("contact_next")
+        return
 
     if req.unknown_item and not items:
-        parts.append(t("unknown", lang, what=req.unknown_item))
-        similar = [catalog.get(a.sku) for a in req.alternatives]
-        similar = [s for s in similar if s is not None and s.in_stock][:2]
+        what = " ".join(req.unknown_item.split()[:4])[:60]
+        r.add("unknown", what=what)
+        similar = [s for a in req.alternatives if (s := catalog.get(a.sku)) is not None and s.in_stock][:2]
         if similar:
-            parts.append(t("similar", lang) + " " + "; ".join(item_ref(s.sku) for s in similar) + ".")
-        parts.append(t("unknown_next", lang))
-        return " ".join(parts)
-
-    # cart changes this turn: confirm and move to checkout
-    added = [c for c in req.cart if c.sku.upper() in {i.sku.upper() for i in items}] if items else []
-    wants_cart = bool(it & {"buy", "checkout"}) or ("confirm" in it and req.cart)
-    if req.cart and (wants_cart or (added and it & {"buy", "confirm"})):
-        focus = added or req.cart
-        parts.append(t("cart_added", lang, lines=_lines([(c.sku, c.qty) for c in focus])))
-        for c in focus:
-            item = catalog.get(c.sku)
-            if item and 0 < item.stock <= c.qty and c.qty > 1:
-                parts.append(t("cart_limited", lang, stock_slot=f"{{stock:{c.sku}}}"))
-        if len(req.cart) > 1 or any(c.qty > 1 for c in req.cart):
-            parts.append(t("cart_total", lang, total="{total}"))
-        first = catalog.get(focus[-1].sku)
-        up = _upsell(catalog, first, cart_skus, offered) if first and req.push_upsell else None
-        if up:
-            offered.add(up.sku)
-            parts.append(t("upsell", lang, item=item_ref(up.sku, stock=False)))
-        parts.append(t("ask_contact", lang) if not req.has_contact else t("cta_order", lang))
-        return " ".join(parts)
-    if "checkout" in it and not req.cart and not it & {"delivery", "payment"}:
-        parts.append(t("checkout_empty", lang))
-        return " ".join(parts)
-
-    if "discount" in it:
-        promos = [i for i in (items or catalog.items) if i.promo_price is not None and i.in_stock]
-        if promos:
-            parts.append(t("discount_promo", lang, item=item_ref(promos[0].sku, stock=False)))
+            r.add(t("similar", lang) + " " + "; ".join(_ref(s.sku, req) for s in similar) + ".")
+            r.add("similar_cta")
+            r.offered = similar[0].sku
         else:
-            parts.append(t("discount_none", lang))
-        if req.profile.max_discount_percent > 0:
-            parts.append(t("discount_manager", lang))
-        parts.append(t("cta_order", lang))
-        return " ".join(parts)
+            r.add("unknown_next")
+        return
+
+    # cart changes of this turn
+    if req.cart_added or req.cart_skipped:
+        if req.cart_added:
+            r.add("cart_added", lines=_lines([(c.sku, c.qty) for c in req.cart_added]))
+            for c in req.cart_added:
+                item = catalog.get(c.sku)
+                asked = next((q.qty for q in req.requested if q.sku == c.sku and q.qty), None) or req.quantity_asked
+                if item and 0 < item.stock <= c.qty and (asked or 0) > item.stock:
+                    r.add("cart_limited", stock_slot=f"{{stock:{c.sku}}}")
+        for sku in req.cart_skipped:
+            item = catalog.get(sku)
+            if item is None:
+                continue
+            r.add("out_of_stock", name=f"{{name:{sku}}}")
+            alt = _in_stock_alternative(catalog, item, cart_skus)
+            if alt and not req.cart_added:
+                r.add("alternative", item=_ref(alt.sku, req))
+                r.offered = alt.sku
+                return
+        if req.cart:
+            if len(req.cart) > 1 or any(c.qty > 1 for c in req.cart):
+                r.add("cart_total", total="{total}")
+            first = catalog.get(req.cart_added[-1].sku) if req.cart_added else None
+            up = _upsell(catalog, first, cart_skus, offered) if first and req.push_upsell else None
+            if up:
+                r.add("upsell", item=_ref(up.sku, req, stock=False))
+            r.add("ask_contact" if not req.has_contact else "cta_order")
+        else:
+            r.add("no_alternative")
+        return
+    if "checkout" in it and not req.cart and not it & {"delivery", "payment"}:
+        r.add("checkout_empty")
+        return
+    if "checkout" in it and req.cart and not req.has_contact:
+        r.add("cart_summary", lines=_lines([(c.sku, c.qty) for c in req.cart]), total="{total}").add("ask_contact")
+        return
+    if "cart" in it:
+        if req.cart:
+            r.add("cart_summary", lines=_lines([(c.sku, c.qty) for c in req.cart]), total="{total}")
+            r.add("cta_order" if req.has_contact else "ask_contact")
+        else:
+            r.add("cart_empty")
+        return
+
+    if req.needs_human:
+        r.add("question_manager").add("unknown_next")
+        return
+    for topic in ("hours", "warranty", "returns"):
+        if topic in it:
+            r.add(req.profile.info(topic, lang))
+            r.add("cta_order" if req.cart else "ask_what")
+            return
+    if "attribute" in it and items and items[0].description:
+        r.add(f"{{name:{items[0].sku}}}: {items[0].description.rstrip('.')}.")
+        r.add("cta_add")
+        r.offered = items[0].sku
+        return
 
     if "objection" in it:
         base = items[0] if items else (catalog.get(req.cart[0].sku) if req.cart else None)
         cheaper = _cheaper(catalog, base) if base else None
         if cheaper:
-            parts.append(t("objection_cheaper", lang, item=item_ref(cheaper.sku)))
-            parts.append(t("cta_add", lang))
+            r.add("objection_cheaper", item=_ref(cheaper.sku, req)).add("alternative_cta")
+            r.offered = cheaper.sku
         else:
-            parts.append(t("objection_none", lang))
-        return " ".join(parts)
+            r.add("objection_none")
+        return
+    if "discount" in it:
+        pool = items or [i for i in catalog.items if i.sku.upper() in cart_skus] or list(catalog.items)
+        promos = [i for i in pool if i.promo_price is not None and i.in_stock]
+        if promos:
+            r.add("discount_promo", item=_ref(promos[0].sku, req, stock=False))
+            r.offered = promos[0].sku
+        else:
+            r.add("discount_none")
+        if req.profile.max_discount_percent > 0:
+            r.add("discount_manager")
+        r.add("cta_order" if req.cart else "cta_add" if r.offered or items else "ask_what")
+        if items and not r.offered:
+            r.offered = items[0].sku
+        return
 
     if items:
-        if len(items) == 1 or ("browse" not in it and _dominant(req.matches)):
-            parts.extend(_one_item(items[0], catalog, req, lang, cart_skus, offered))
-        else:
-            lines = [item_ref(i.sku) for i in items[:4]]
-            parts.append("; ".join(lines) + ".")
-            parts.append(t("cta_choose", lang))
         if "human_request" in it:
-            parts.insert(0, t("human", lang).split(".")[0] + ".")
-        return " ".join(parts)
+            r.add(t("human", lang).split(".")[0] + ".")
+        if len(items) == 1 or ("browse" not in it and _dominant(req.matches)):
+            _one_item(r, items[0], catalog, req, cart_skus, offered)
+        else:
+            ordered = sorted(items[:4], key=lambda i: not i.in_stock)
+            r.add("; ".join(_ref(i.sku, req) for i in ordered) + ".")
+            r.add("cta_choose")
+        return
 
     if "delivery" in it or "payment" in it:
         if "delivery" in it:
-            parts.append(req.profile.delivery_info_en if lang == "en" else req.profile.delivery_info_ru)
+            r.add(req.profile.info("delivery", lang))
         if "payment" in it:
-            parts.append(req.profile.payment_info_en if lang == "en" else req.profile.payment_info_ru)
-        parts.append(t("cta_order", lang) if req.cart else t("ask_what", lang))
-        return " ".join(parts)
-
+            r.add(req.profile.info("payment", lang))
+        r.add("cta_order" if req.cart else "ask_what")
+        return
     if "refuse" in it:
-        parts.append(t("refuse", lang))
-        parts.append(t("something_else", lang))
-        return " ".join(parts)
+        r.add("refuse").add("something_else")
+        return
     if "bye" in it or "thanks" in it:
-        parts.append(t("thanks" if "thanks" in it else "bye", lang))
-        parts.append(t("cta_order", lang) if req.cart else t("something_else", lang))
-        return " ".join(parts)
-    if "greeting" in it and req.stage in (Stage.GREETING, Stage.DISCOVERY) and "injection" not in it:
-        return " ".join([*parts, t("greeting", lang, shop=req.profile.shop_name)])
-
+        r.add("thanks" if "thanks" in it else "bye")
+        r.add("cta_order" if req.cart else "something_else")
+        return
+    if "smalltalk" in it:
+        r.add("smalltalk", shop=req.profile.shop_name)
+        return
+    if "greeting" in it and "injection" not in it:
+        r.add("greeting", shop=req.profile.shop_name)
+        return
     if "injection" in it:
-        parts.append(t("offtopic", lang))
+        r.add("offtopic")
     cats = _categories(catalog)
-    parts.append(t("assortment", lang, cats=", ".join(cats)) if cats else t("ask_what", lang))
-    return " ".join(parts)
-
-
-def _contact_only(req: ReplyRequest) -> bool:
-    """The message is (mostly) a contact: the analysis found one and nothing else was asked."""
-    it = set(req.intents)
-    return "contact" in it and not (it & {"price", "availability", "browse", "discount", "objection"})
+    r.add("assortment", cats=", ".join(cats)) if cats else r.add("ask_what")
 
 
 def _dominant(matches: list[ItemFact]) -> bool:
@@ -373,27 +472,28 @@ def _dominant(matches: list[ItemFact]) -> bool:
     return matches[0].confidence - matches[1].confidence >= 0.08
 
 
-def _one_item(item: Item, catalog: Catalog, req: ReplyRequest, lang: str, cart_skus: set[str],
-              offered: set[str]) -> list[str]:
-    out: list[str] = []
+def _one_item(r: Reply, item: Item, catalog: Catalog, req: ReplyRequest, cart_skus: set[str],
+              offered: set[str]) -> None:
     if not item.in_stock:
-        out.append(t("out_of_stock", lang, name=f"{{name:{item.sku}}}"))
+        r.add("out_of_stock", name=f"{{name:{item.sku}}}")
         alt = _in_stock_alternative(catalog, item, cart_skus)
-        out.append(t("alternative", lang, item=item_ref(alt.sku)) if alt else t("no_alternative", lang))
-        return out
-    out.append(item_ref(item.sku) + ".")
-    if 0 < item.stock <= 3 and req.profile.urgency >= 0.5:  # scarcity only where the stock backs it
-        out.append(t("scarce", lang))
+        if alt:
+            r.add("alternative", item=_ref(alt.sku, req))
+            r.offered = alt.sku
+        else:
+            r.add("no_alternative")
+        return
+    r.add(_ref(item.sku, req) + ".")
+    r.offered = item.sku
+    if 0 < item.stock <= 3 and req.profile.urgency >= 0.5 and req.profile.show_stock:
+        r.add("scarce")  # scarcity only where the stock backs it
     if item.description and req.stage in (Stage.OFFER, Stage.DISCOVERY) and len(item.description) <= 160:
-        desc = item.description.rstrip(".")
-        if not any(ch.isdigit() for ch in desc):  # figures in free text are not verified facts
-            out.append(desc + ".")
+        r.add(item.description.rstrip(".") + ".")
     up = _upsell(catalog, item, cart_skus, offered) if req.push_upsell else None
     if up:
         offered.add(up.sku)
-        out.append(t("upsell", lang, item=item_ref(up.sku, stock=False)))
-    out.append(t("cta_add", lang) if item.sku.upper() not in cart_skus else t("cta_order", lang))
-    return out
+        r.add("upsell", item=_ref(up.sku, req, stock=False))
+    r.add("cta_add" if item.sku.upper() not in cart_skus else "cta_order")
 
 
 def compose_text(req: ComposeRequest, catalog: Catalog, shop: str = "") -> str:

@@ -26,6 +26,7 @@ from neuroseller import pii
 from workflows import policy
 from workflows.types import (
     AnalyzeRequest,
+    CartLine,
     CheckRequest,
     ComposeRequest,
     ComposeResult,
@@ -38,9 +39,51 @@ from workflows.types import (
 
 log = logging.getLogger(__name__)
 
-ASKING = frozenset({"price", "availability", "buy", "browse"})
-CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "checkout", "objection", "discount"})
-NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact"})
+ASKING = frozenset({"price", "availability", "buy", "browse", "need"})
+CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "checkout", "objection", "discount",
+                               "attribute", "cart"})
+NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact",
+                       "injection", "smalltalk", "hours", "warranty", "returns", "lang_ru", "lang_en", "cart",
+                       "cancel", "card_number", "attribute"})
+QUIET = frozenset({"greeting", "thanks"})
+CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
+SIMILAR_SCORE = 0.5
+_CONTACTISH = re.compile(r"\S+@\S+|@\w+|\+?\d[\d\s()\-]{8,}\d|https?://\S+|\[card\]|\b\d{2}/\d{2}\b", re.I)
+_PARTS = re.compile(r"[,;+\n]|\s(?:и|а\s+также|плюс|ещё|еще|and|plus|also)\s", re.I)
+_LEADING_QTY = re.compile(
+    r"^\s*(\d{1,3})\s+(?!(?:человек|чел|person|people|persons|местн|мест|л\b|литр|мл|мм|см|м\b|кг|г\b|гр|w\b|вт|"
+    r"gb|гб|tb|mah|мач|дюйм|inch|\\\")\b)", re.I)
+_NUM_WORDS_RE = re.compile(r"^\s*(одн[уа]|один|две|два|три|четыре|пять|one|two|three|four|five)\s", re.I)
+_WORD_QTY = {"одну": 1, "одна": 1, "один": 1, "две": 2, "два": 2, "три": 3, "четыре": 4, "пять": 5, "one": 1,
+             "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def search_text(text: str) -> str:
+    """The message without contacts, card masks and dates: nothing a customer types to reach us is an item."""
+    return " ".join(_CONTACTISH.sub(" ", text).split())
+
+
+def requested_lines(catalog: Catalog, query: str) -> list[CartLine]:
+    """Items named for the cart, one per part («палатку и 2 коврика» → two lines); qty 0 = not said."""
+    out: list[CartLine] = []
+    seen: set[str] = set()
+    for part in _PARTS.split(query):
+        if not part or not part.strip():
+            continue
+        hits = search(catalog, part, limit=2)
+        if not hits or hits[0].score < FOUND_THRESHOLD:
+            continue
+        item = hits[0].item
+        if item.sku in seen:
+            continue
+        seen.add(item.sku)
+        qty = policy.extract_quantity(part) or 0
+        if not qty and (m := _LEADING_QTY.match(part)):
+            qty = int(m.group(1))
+        if not qty and (m := _NUM_WORDS_RE.match(part)):
+            qty = _WORD_QTY[m.group(1).lower()]
+        out.append(CartLine(sku=item.sku, qty=qty if 0 < qty <= 999 else 0))
+    return out
 
 
 def fact(item: Item, confidence: float = 1.0) -> ItemFact:
@@ -82,7 +125,8 @@ class TurnActivities:
         catalog = self._catalog()
         profile = self.profiles.resolve(req.profile_name, req.chat_id)
         text = req.text or ""
-        language = policy.detect_language(text, req.language or profile.default_language)
+        language = policy.detect_language(text, req.language or profile.default_language,
+                                          sticky=req.language is not None)
         intents = policy.detect_intents(text, profile)
         contacts = pii.extract_contacts(text)
         name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
@@ -92,23 +136,44 @@ class TurnActivities:
         if card:
             intents.append("card_number")
         it = set(intents)
+        if "lang_ru" in it or "lang_en" in it:
+            language = "ru" if "lang_ru" in it else "en"
+        query = search_text(text)
+        quantity = policy.extract_quantity(query)
 
-        hits = search(catalog, text, limit=5) if text.strip() else []
-        found = [h for h in hits if h.score >= FOUND_THRESHOLD]
-        matches = [fact(h.item, h.score) for h in found]
+        hits = search(catalog, query, limit=5) if query.strip() else []
+        matches = [fact(h.item, h.score) for h in hits if h.score >= FOUND_THRESHOLD]
+        similar = [fact(h.item, h.score) for h in hits
+                   if SIMILAR_SCORE <= h.score < FOUND_THRESHOLD and h.item.in_stock]
+        requested: list[CartLine] = []
+        if it & CART_WORDS or quantity:
+            requested = requested_lines(catalog, query)
+            known = {m.sku for m in matches}
+            for line in reversed(requested):
+                if line.sku not in known and (item := catalog.get(line.sku)) is not None:
+                    matches.insert(0, fact(item))
         unknown = None
         if not matches:
-            phrase = product_phrase(text)
-            if phrase and it & ASKING and not it & NOT_ITEMS:
+            phrase = product_phrase(query)
+            asking = bool(it & ASKING) or (query.rstrip().endswith("?") and not it - QUIET)
+            if phrase and asking and not it & NOT_ITEMS:
                 unknown = phrase
-            elif req.last_skus and (it & CONTEXT_FOLLOWING or policy.extract_quantity(text)):
+            elif req.last_skus and (it & CONTEXT_FOLLOWING or quantity):
                 matches = [fact(i) for s in req.last_skus[:1] if (i := catalog.get(s)) is not None]
-        alternatives = self._alternatives(catalog, matches)
+        needs_human = None
+        for topic in ("hours", "warranty", "returns"):
+            if topic in it and not profile.info(topic, language):
+                needs_human = topic
+        if "attribute" in it and matches and not unknown:
+            top = catalog.get(matches[0].sku)
+            if top is not None and not top.description:
+                needs_human = "attribute"
+        alternatives = self._alternatives(catalog, matches) if matches else similar
         return TurnAnalysis(
             language=language, intents=intents, matches=matches[:4], unknown_item=unknown,
-            alternatives=alternatives, quantity=policy.extract_quantity(text), profile=profile,
-            catalog_version=catalog.version, masked_text=pii.mask_pii(text), phone=contacts.phone,
-            email=contacts.email, username=contacts.username, customer_name=name, card_number=card)
+            alternatives=alternatives, quantity=quantity, profile=profile, catalog_version=catalog.version,
+            masked_text=pii.mask_pii(text), phone=contacts.phone, email=contacts.email, username=contacts.username,
+            customer_name=name, card_number=card, requested=requested, needs_human=needs_human)
 
     @staticmethod
     def _alternatives(catalog: Catalog, matches: list[ItemFact]) -> list[ItemFact]:
@@ -137,11 +202,12 @@ class TurnActivities:
 
     def rules(self, req: ReplyRequest) -> GuardVerdict:
         catalog = self._catalog()
-        text = rules.rules_text(req, catalog, card_number="card_number" in req.intents)
+        text, offered = rules.rules_reply(req, catalog, card_number="card_number" in req.intents)
         if "opt_out" in req.intents:  # a goodbye must not end with a sales question
             rendered = render_slots(text, catalog, req.cart, req.language)
             return GuardVerdict(ok=True, text=rendered.text, problems=rendered.problems)
         verdict = guard_check(text, req, catalog, self.secrets, req.profile.system_prompt)
+        verdict.offered_sku = offered
         if not verdict.ok:  # our own template failed the guard: log the bug, send a fact-free reply
             log.error("rules reply failed the guard: %s (%s)", verdict.problems, text)
             safe = rules.t("holding", req.language) + " " + rules.t("ask_what", req.language)
@@ -159,6 +225,8 @@ class TurnActivities:
     async def check_reply(self, req: CheckRequest) -> GuardVerdict:
         verdict = guard_check(req.draft.text, req.request, self._catalog(), self.secrets,
                               req.request.profile.system_prompt)
+        if verdict.ok and req.draft.skus:
+            verdict.offered_sku = req.draft.skus[0]
         if verdict.ok and "card_number" in req.request.intents:  # the model may forget: the policy won't
             verdict.text = rules.t("card_warning", req.request.language) + " " + verdict.text
         return verdict

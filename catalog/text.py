@@ -78,13 +78,27 @@ STOP_WORDS: frozenset[str] = _forms(
     "stock want wanna like need needs looking look get got offer offers carry tell know dollars usd "
     "rub rubles item items product products size sizes discount discounts sale sales promo delivery "
     "shipping cheap cheaper cheapest expensive best",
+    # Buying, confirming and chatting: a message made only of these names no product
+    "беру берем берём бери возьму возьмем возьмём давай давайте оформляйте оформляем оформите оформи "
+    "добавьте добавь добавить добавим положите положи отлично супер норм нормально понятно ясно ок спс "
+    "скок скока скоко почем почём чё че плз вместо другой другое другие другую что-нибудь "
+    "посоветуете посоветуешь порекомендуйте теперь тогда пока срочно быстрее "
+    "add take took taking great cool nice awesome perfect sure fine alright cart checkout "
+    "place recommend recommended suggest suggestion advise instead else another alternative alternatives "
+    "ill ive im id youre dont doesnt cant wont isnt arent thats whats hows now then "
+    "sorry answer english russian по-русски по-английски русски русском английски английском",
 )
 
 # Inflected verbs/adjectives of asking, matched by stem so every form drops (продаёте/продаются...).
 STOP_STEMS: frozenset[str] = frozenset(
     stem(w) for w in _forms(
         "продаете подскажите интересует нужна поищите ищу имеется имеются хочу хотите купить "
-        "дешевый недорогой дорогой лучший хороший качественный подобрать посмотреть"
+        "дешевый недорогой дорогой лучший хороший качественный подобрать посмотреть "
+        # services asked about (the product is the thing repaired), call-backs, recipients of a gift
+        "ремонтируете ремонтируют чините почините почините меняете поменяете поменяйте поменять делаете "
+        "сделаете перезвоните позвоните напишите свяжитесь мама маме маму мамы папа папе жена жене мужу "
+        "девушке парню подруге другу сыну дочке дочери бабушке дедушке ребенку коллеге подарок подарка "
+        "fix fixing"
     )
 )
 

@@ -141,8 +141,26 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card_matches(text: str) -> list[re.Match[str]]:
-    return [m for m in _CARD_RE.finditer(text) if luhn_ok(m.group())]
+_CARD_WORDS = re.compile(r"карт|card|visa|виза|master\s*card|мастеркард|\bмир\b|maestro|cvv|cvc", re.I)
+_CARD_EXTRAS = re.compile(r"\b(0[1-9]|1[0-2])\s?/\s?(\d{2}|20\d{2})\b|\b(cvv|cvc|cvv2|код)\s*:?\s*\d{3,4}\b", re.I)
+
+
+def _card_spans(text: str) -> list[tuple[int, int]]:
+    """Card numbers in the text; a digit run longer than a card («… 9012 12/27») is tried by its prefixes."""
+    spans: list[tuple[int, int]] = []
+    near_words = _CARD_WORDS.search(text) is not None
+    for m in _CARD_RE.finditer(text):
+        positions = [m.start() + i for i, ch in enumerate(m.group()) if ch.isdigit()]
+        for n in range(min(len(positions), 19), 12, -1):
+            digits = "".join(text[p] for p in positions[:n])
+            if luhn_ok(digits) or (n == 16 and near_words):
+                spans.append((m.start(), positions[n - 1] + 1))
+                break
+    return spans
+
+
+def _card_matches(text: str) -> list[tuple[int, int]]:
+    return _card_spans(text)
 
 
 def contains_card(text: str) -> bool:
@@ -196,8 +214,15 @@ def _mask_email(m: re.Match[str]) -> str:
 
 
 def mask_cards(text: str) -> str:
-    """Only card numbers masked: what channels apply before a message enters Temporal's history."""
-    return _CARD_RE.sub(lambda m: "[card]" if luhn_ok(m.group()) else m.group(), text or "")
+    """Only card data masked: what channels apply before a message enters Temporal's history."""
+    text = text or ""
+    out = text
+    for start, end in reversed(_card_spans(text)):
+        out = out[:start] + "[card]" + out[end:]
+    if "[card]" in out:  # expiry dates and CVV codes typed with a card go too
+        out = _CARD_EXTRAS.sub("[card]", out)
+        out = re.sub(r"(\[card\][\s,;]*)\d{3,4}\b", r"\1[card]", out)
+    return out
 
 
 def mask_pii(text: str) -> str:
@@ -208,7 +233,7 @@ def mask_pii(text: str) -> str:
     """
     if not text:
         return text
-    out = _CARD_RE.sub(lambda m: "[card]" if luhn_ok(m.group()) else m.group(), text)
+    out = mask_cards(text)
     out = _PASSPORT_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}[passport]", out)
     out = _EMAIL_RE.sub(_mask_email, out)
     out = _PHONE_RE.sub(_mask_phone, out)

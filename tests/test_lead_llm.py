@@ -50,8 +50,8 @@ def new_lead(settings: Settings, tq: str) -> LeadInput:
 
 
 def figures(text: str) -> set[str]:
-    for item in CATALOG.items:  # model numbers in names («Луч 300») are not facts to verify
-        text = text.replace(item.name, "")
+    for item in CATALOG.items:  # names («Луч 300») and catalog descriptions are the catalog's own words
+        text = text.replace(item.name, "").replace(item.description.rstrip("."), "")
     return {m.replace(" ", "").replace("\u00a0", "") for m in re.findall(r"\d[\d \u00a0]*\d|\d", text)}
 
 

@@ -42,12 +42,12 @@ def parser() -> argparse.ArgumentParser:
 
 def test_subcommands_are_registered() -> None:
     p = parser()
-    assert p.parse_args(["telegram"]).handler is telegram_command
-    assert p.parse_args(["telegram", "login"]).handler is telegram_login.login_command
+    assert p.parse_args(["telegram"]).func is telegram_command
+    assert p.parse_args(["telegram", "login"]).func is telegram_login.login_command
     args = p.parse_args(["takeover", "42", "--operator", "Оля", "--note", "VIP"])
-    assert (args.handler, args.lead, args.operator, args.note) == (operator_cli.takeover, "42", "Оля", "VIP")
+    assert (args.func, args.lead, args.operator, args.note) == (operator_cli.takeover, "42", "Оля", "VIP")
     assert p.parse_args(["say", "lead-tg-1", "Добрый", "день"]).text == ["Добрый", "день"]
-    assert p.parse_args(["release", "7"]).handler is operator_cli.release
+    assert p.parse_args(["release", "7"]).func is operator_cli.release
 
 
 @pytest.mark.parametrize(("missing", "variable"), [
@@ -118,19 +118,19 @@ async def test_operator_cli_takes_over_says_and_releases(temporal_env, capsys) -
         await send_message(client, inp, IncomingMessage(text="Здравствуйте", message_id="1"))
         handle = client.get_workflow_handle(f"lead-tg-{chat}")
         args = parser().parse_args(["takeover", str(chat), "--operator", "Оля"])
-        assert await args.handler(args, settings, client=client) == 0
+        assert await args.func(args, settings, client=client) == 0
 
         async def state() -> LeadState:
             return await handle.query("state", result_type=LeadState)
 
         assert (await state()).mode == Mode.HUMAN and (await state()).operator == "Оля"
         args = parser().parse_args(["say", f"lead-tg-{chat}", "Добрый", "день!", "--operator", "Оля"])
-        assert await args.handler(args, settings, client=client) == 0
+        assert await args.func(args, settings, client=client) == 0
         assert [e.text for e in (await state()).transcript if e.role == "operator"] == ["Добрый день!"]
         args = parser().parse_args(["say", str(chat), " "])
-        assert await args.handler(args, settings, client=client) == 2
+        assert await args.func(args, settings, client=client) == 2
         args = parser().parse_args(["release", str(chat)])
-        assert await args.handler(args, settings, client=client) == 0
+        assert await args.func(args, settings, client=client) == 0
         assert (await state()).mode == Mode.BOT
     out = capsys.readouterr().out
     assert "taken over by Оля" in out and "handed back to the bot" in out
@@ -140,3 +140,10 @@ async def test_operator_cli_connects_to_the_configured_server(temporal_env) -> N
     target = temporal_env.client.service_client.config.target_host
     client = await operator_cli._client(Settings(_env_file=None, temporal_address=target), None)
     assert client.service_client.config.target_host == target
+
+
+async def test_gateway_without_any_database_names_database_url(temporal_env, capsys) -> None:
+    settings = Settings(_env_file=None, telegram_api_id=1, telegram_api_hash="h", telegram_session="s")
+    with pytest.raises(SystemExit) as exited:
+        await run_gateway(settings, client=temporal_env.client)
+    assert exited.value.code == 2 and capsys.readouterr().err.startswith("DATABASE_URL")

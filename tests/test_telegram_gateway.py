@@ -430,3 +430,37 @@ def test_sent_message_id_is_read_from_any_result_shape() -> None:
     assert _sent_id(types.Updates([types.UpdateMessageID(76, random_id=5)], [], [], None, 0), 5) == 76
     assert _sent_id(types.Updates([types.UpdateNewChannelMessage(msg, 1, 1)], [], [], None, 0), 5) == 77
     assert _sent_id(types.Updates([], [], [], None, 0), 5) == 0
+
+
+async def test_supergroup_allowed_by_username_is_answered_and_its_access_hash_kept(temporal_env, server, db,
+                                                                                  settings, lead_worker) -> None:
+    channel_id = uid()
+    fans = types.Channel(id=channel_id, title="Фанаты", photo=types.ChatPhotoEmpty(), date=datetime.now(UTC),
+                         username="ShopFans", access_hash=4242, megagroup=True)
+    nina = server.user(uid(), "Нина")
+    msg = types.Message(id=5, peer_id=types.PeerChannel(channel_id), date=datetime.now(UTC), mentioned=True,
+                        message="@shop есть палатки?", from_id=types.PeerUser(nina.id))
+    update = types.UpdateNewChannelMessage(msg, 10, 1)
+    update._entities = {nina.id: nina, -(10**12 + channel_id): fans}
+    marked = -(10**12 + channel_id)
+    async with gateway(temporal_env, server, db, settings) as gw:
+        gw.tg.undispatched += 1  # dispatched by hand: channel pts are not modelled by the fake
+        await gw.tg._dispatch_update(update)
+        await settle(gw, lambda: bool(server.texts(marked)))
+    assert await store_of(db).peer_hash(marked) == 4242
+    assert server.sent(marked)[0].peer == types.InputPeerChannel(channel_id, 4242)
+
+
+async def test_group_profile_can_ask_for_every_message_and_greetings(temporal_env, server, db, settings, tmp_path,
+                                                                    lead_worker, group_id) -> None:
+    (tmp_path / "fans.toml").write_text(f'chats = ["-{group_id}"]\nreply_in_groups = true\n'
+                                        "greet_new_subscribers = true\n", encoding="utf-8")
+    settings = settings.model_copy(update={"profiles_dir": tmp_path})
+    olya, newbie = server.user(uid(), "Оля"), server.user(uid(), "Новенький")
+    async with gateway(temporal_env, server, db, settings) as gw:
+        server.writes(olya, "Есть горелки?", chat=server.group(group_id))  # not addressed
+        server.joins(newbie, server.group(group_id))
+        await settle(gw, lambda: bool(server.texts(-group_id)) and bool(server.texts(newbie.id)))
+    assert gw.profile(-group_id, None).name == "fans"
+    assert gw.profile(-1, types.Channel(id=1, title="t", photo=types.ChatPhotoEmpty(), date=None,
+                                        username="nobody")).name == "default"

@@ -74,4 +74,4 @@ def register(subparsers) -> None:
         else:
             p.add_argument("--note", default="", help="why (kept in the lead's history)")
         p.add_argument("--operator", default=default_operator, help="operator name shown in the transcript")
-        p.set_defaults(handler=handler)
+        p.set_defaults(func=handler)

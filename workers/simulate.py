@@ -85,6 +85,12 @@ def read_dialogues(path: Path) -> list[Dialogue]:
             first = err.errors()[0]
             key = ".".join(str(p) for p in first["loc"]) or "(line)"
             problems.append(f"{path}:{n}: key '{key}': {first['msg']}")
+    seen: dict[str, int] = {}
+    for n, dlg in enumerate(out, 1):
+        if dlg.dialogue_id in seen:
+            problems.append(f"{path}: dialogue_id '{dlg.dialogue_id}' appears twice (dialogues {seen[dlg.dialogue_id]} "
+                            f"and {n}): ids name the workflows, so they must be unique")
+        seen.setdefault(dlg.dialogue_id, n)
     if problems:
         raise SimulateError("; ".join(problems[:10]) + (f" (+{len(problems) - 10} more)" if len(problems) > 10
                                                          else ""))
@@ -167,6 +173,8 @@ async def simulate(settings: Settings, dialogues_path: Path, *, catalog_path: Pa
                    profile: str | None = None, llm: str | None = None, concurrency: int = 4,
                    persist: bool = False) -> list[dict[str, Any]]:
     """Run every dialogue and write one JSON line each (in input order) to `out_path`."""
+    if concurrency < 1:
+        raise SimulateError(f"--concurrency must be at least 1, got {concurrency}")
     dialogues = read_dialogues(dialogues_path)
     if llm:
         settings = settings.model_copy(update={"llm_provider": llm})
@@ -200,8 +208,10 @@ async def simulate(settings: Settings, dialogues_path: Path, *, catalog_path: Pa
 
 def summary(results: list[dict[str, Any]]) -> str:
     """A one-paragraph report: leads captured, escalations, next-step coverage, latency."""
-    replies = [r for d in results for t in d["turns"] for r in t["replies"]]
-    with_step = sum(1 for r in replies if "?" in r[-160:])
+    from activities.guard import has_next_step
+
+    replies = [t["replies"][-1] for d in results for t in d["turns"] if t["replies"]]
+    with_step = sum(1 for r in replies if has_next_step(r))
     lat = sorted(t["latency_ms"] for d in results for t in d["turns"])
     p50 = lat[len(lat) // 2] if lat else 0
     p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))] if lat else 0
@@ -209,4 +219,4 @@ def summary(results: list[dict[str, Any]]) -> str:
     esc = sum(1 for d in results if d["escalations"])
     cov = 100 * with_step / len(replies) if replies else 0
     return (f"{len(results)} dialogues, {len(lat)} turns: {leads} leads captured, {esc} escalated, "
-            f"next step in {cov:.0f}% of replies, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+            f"next step in {cov:.0f}% of answered turns, latency p50 {p50:.0f} ms, p95 {p95:.0f} ms")

@@ -30,10 +30,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.db.database import Database
+from activities.profiles import ProfileStore
 from activities.telegram_send import TelegramSender, typing
 from activities.telegram_store import TelegramStore, UpdateState
 from neuroseller.settings import Settings
 from workers.operator_cli import lead_id_arg
+from workflows.profile import Profile
 from workflows.search_attributes import LEAD_MODE
 from workflows.types import Customer, IncomingMessage, LeadInput, OperatorAction, OperatorMessage, TurnResult
 
@@ -160,6 +162,7 @@ class TelegramGateway:
         self.deliver = deliver or _default_deliver
         self.allowed_ids, self.allowed_names = parse_allowlist(settings.telegram_allowed_chats)
         self.operators_chat = settings.telegram_operators_chat
+        self.profiles = ProfileStore(settings.profiles_dir)
         self.stats: Counter[str] = Counter()  # accepted / joined / ignored_<reason> / failed
         self.me: types.User | None = None
         self.account = ""
@@ -293,6 +296,14 @@ class TelegramGateway:
         username = (getattr(chat, "username", None) or "").lower()
         return chat_id in self.allowed_ids or (bool(username) and username in self.allowed_names)
 
+    def profile(self, chat_id: int, chat) -> Profile:
+        """The chat's sales profile (by id, then @username), for reply_in_groups / greet_new_subscribers."""
+        profile = self.profiles.resolve(None, str(chat_id))
+        username = getattr(chat, "username", None)
+        if username and str(chat_id) not in profile.chats:
+            profile = self.profiles.resolve(None, f"@{username}")
+        return profile
+
     def _ignore(self, reason: str, chat_id: int) -> None:
         self.stats[f"ignored_{reason}"] += 1
         log.debug("ignored a message in %s: %s", chat_id, reason)
@@ -326,7 +337,8 @@ class TelegramGateway:
                 return self._ignore("channel_post", chat_id)
             if not self.chat_allowed(chat_id, msg.chat):
                 return self._ignore("chat_not_allowed", chat_id)
-            if not (msg.mentioned or self.settings.telegram_reply_in_groups):
+            if not (msg.mentioned or self.settings.telegram_reply_in_groups
+                    or self.profile(chat_id, msg.chat).reply_in_groups):
                 return self._ignore("not_addressed", chat_id)
             chat = msg.chat
             if isinstance(chat, types.Channel) and chat.access_hash:
@@ -371,7 +383,8 @@ class TelegramGateway:
             return
         if not self.chat_allowed(event.chat_id, event.chat):
             return self._ignore("join_chat_not_allowed", event.chat_id)
-        if not self.settings.telegram_greet_new_members:
+        if not (self.settings.telegram_greet_new_members
+                or self.profile(event.chat_id, event.chat).greet_new_subscribers):
             return self._ignore("join_greeting_off", event.chat_id)
         if self.me is not None and self.me.bot:  # bots cannot start a private chat with anyone
             return self._ignore("join_bot_account", event.chat_id)
@@ -487,7 +500,9 @@ async def run_gateway(settings: Settings, client: Client | None = None, telethon
         client = await connect(address, settings.temporal_namespace)
     owns_db = database is None
     if database is None:
-        assert settings.database_url is not None, settings_problem(settings)
+        if settings.database_url is None:
+            print(settings_problem(settings), file=sys.stderr)
+            raise SystemExit(2)
         database = Database(settings.database_url.get_secret_value())
     await database.migrate()
     tg = telethon_client or build_telethon_client(settings)
@@ -515,7 +530,7 @@ def register(subparsers) -> None:
     from workers.telegram_login import login_command
 
     parser = subparsers.add_parser("telegram", help="run the Telegram gateway (Telethon + queue `telegram`)")
-    parser.set_defaults(handler=telegram_command)
+    parser.set_defaults(func=telegram_command)
     sub = parser.add_subparsers(dest="telegram_command")
     login = sub.add_parser("login", help="log in interactively and print TELEGRAM_SESSION")
-    login.set_defaults(handler=login_command)
+    login.set_defaults(func=login_command)

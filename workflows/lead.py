@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         AnalyzeRequest,
         CampaignOffer,
         CartEvent,
+        CartLine,
         CheckRequest,
         ComposeRequest,
         ComposeResult,
@@ -225,7 +226,8 @@ class LeadWorkflow:
         analysis: TurnAnalysis = await workflow.execute_local_activity(
             "analyze_turn",
             AnalyzeRequest(lead_id=s.lead_id, chat_id=s.chat_id, profile_name=s.profile_name, text=msg.text,
-                           kind=msg.kind, language=s.language, last_skus=s.last_skus),
+                           kind=msg.kind, language=s.language if s.turns > 1 else None,
+                           last_skus=s.last_skus),
             result_type=TurnAnalysis, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
             summary=f"analyze: «{policy.clip(msg.text, 60)}»")
         s.language = analysis.language
@@ -244,21 +246,22 @@ class LeadWorkflow:
         matches = analysis.matches
         if matches:
             s.last_skus = [m.sku for m in matches[:3]]
-        self._update_cart(analysis, intents)
+        added, skipped = self._update_cart(analysis, intents)
         if not s.lead.captured and self._is_buying(analysis, intents):
             s.lead.captured = True
             s.lead.request = policy.clip(analysis.masked_text or msg.text, 200)
             self._event("lead_captured")
         reason = policy.escalation_reason(intents, unknown_item=analysis.unknown_item)
-        if "llm_failure" in intents:  # pragma: no cover - reserved for channels that pre-flag
-            reason = reason or "llm_failure"
         if reason:
-            self._escalate(reason, analysis.unknown_item or policy.clip(msg.text, 120))
+            self._escalate(reason, analysis.unknown_item or policy.clip(analysis.masked_text or msg.text, 120))
+        elif analysis.needs_human:
+            self._escalate("question", analysis.needs_human)
         s.stage = policy.next_stage(s.stage, intents, has_matches=bool(matches), cart_nonempty=bool(s.cart),
                                     has_contact=bool(s.lead.contact))
         await self._refresh_cart_value()
 
         req = self._reply_request(msg, analysis)
+        req.cart_added, req.cart_skipped = added, skipped
         replies = await self._reply(req)
         s.bot_replies += 1
         for text in replies:
@@ -273,7 +276,7 @@ class LeadWorkflow:
     def _is_buying(self, a: TurnAnalysis, intents: set[str]) -> bool:
         if intents & {"buy", "checkout"} or self._s.cart or a.phone or a.email:
             return True
-        asked = intents & {"price", "availability", "browse", "discount"}
+        asked = intents & {"price", "availability", "discount", "need"}
         return bool(asked and (a.matches or a.unknown_item or self._s.last_skus))
 
     def _absorb_contacts(self, a: TurnAnalysis) -> None:
@@ -297,28 +300,57 @@ class LeadWorkflow:
         if a.card_number:
             self._event("card_number_typed")
 
-    def _update_cart(self, a: TurnAnalysis, intents: set[str]) -> None:
+    def _update_cart(self, a: TurnAnalysis, intents: set[str]) -> tuple[list[CartLine], list[str]]:
+        """Apply what the customer asked for the cart; returns (lines added or changed, SKUs out of stock)."""
         s = self._s
-        wants = bool(intents & {"buy"}) or ("confirm" in intents and s.stage in (Stage.OFFER, Stage.OBJECTIONS))
-        wants = wants or ("checkout" in intents and not s.cart)
-        if not wants and a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus):
-            wants = True
-        if not wants or "refuse" in intents:
-            return
-        target = a.matches[0] if a.matches else None
-        sku = target.sku if target else (s.last_skus[0] if s.last_skus else None)
-        if sku is None:
-            return
-        stock = target.stock if target else None
-        if stock is None:
-            stock = next((f.stock for f in a.alternatives if f.sku == sku), None)
-        qty = a.quantity or next((c.qty for c in s.cart if c.sku == sku), 1)
-        if stock is not None:
-            if stock <= 0:
-                return
-            qty = min(qty, stock)
-        s.cart = policy.add_to_cart(s.cart, sku, qty)
-        self._event("cart_add", sku=sku, qty=str(qty))
+        if "cancel" in intents:
+            if s.cart:
+                s.cart = []
+                s.lead.status = LeadStatus.LOST
+                self._event("cart_cancelled")
+            s.pending_qty = None
+            return [], []
+        if "refuse" in intents:
+            return [], []
+        lines: list[CartLine] = []
+        explicit = "buy" in intents or ("need" in intents and bool(a.quantity or any(r.qty for r in a.requested)))
+        if explicit or ("checkout" in intents and not s.cart):
+            lines = list(a.requested)
+            if not lines and a.matches:
+                lines = [CartLine(sku=a.matches[0].sku, qty=a.quantity or 0)]
+            if not lines and (s.offered_sku or s.last_skus):
+                lines = [CartLine(sku=s.offered_sku or s.last_skus[0], qty=a.quantity or 0)]
+        elif "confirm" in intents and s.stage in (Stage.OFFER, Stage.OBJECTIONS, Stage.DISCOVERY):
+            target = (a.requested[0].sku if a.requested else None) or s.offered_sku or (
+                s.last_skus[0] if s.last_skus else None)
+            if target:
+                lines = [CartLine(sku=target, qty=a.quantity or 0)]
+        elif a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus) \
+                and not intents & {"price", "availability", "browse"}:
+            lines = [CartLine(sku=a.matches[0].sku if a.matches else s.last_skus[0], qty=a.quantity)]
+        if not lines:
+            if a.quantity and a.matches:
+                s.pending_qty = a.quantity  # «3 букета из 25 роз, сколько?» then «да» means three
+            return [], []
+        stock = {f.sku.upper(): f.stock for f in [*a.matches, *a.alternatives]}
+        added: list[CartLine] = []
+        skipped: list[str] = []
+        single = len(lines) == 1
+        for line in lines:
+            sku = line.sku
+            qty = line.qty or (a.quantity if single else 0) or (s.pending_qty if single else 0) or next(
+                (c.qty for c in s.cart if c.sku.upper() == sku.upper()), 1)
+            available = stock.get(sku.upper())
+            if available is not None:
+                if available <= 0:
+                    skipped.append(sku)
+                    continue
+                qty = min(qty, available)
+            s.cart = policy.add_to_cart(s.cart, sku, qty)
+            added.append(CartLine(sku=sku, qty=qty))
+            self._event("cart_add", sku=sku, qty=str(qty))
+        s.pending_qty = None
+        return added, skipped
 
     def _reply_request(self, msg: IncomingMessage, a: TurnAnalysis) -> ReplyRequest:
         s = self._s
@@ -331,6 +363,8 @@ class LeadWorkflow:
             has_contact=bool(s.lead.contact), profile=profile,
             push_cta=policy.should_push(max(profile.aggressiveness, 0.9), s.turns),
             push_upsell=policy.should_push(profile.aggressiveness, s.turns, salt=1),
+            offered_sku=s.offered_sku, needs_human=a.needs_human, requested=a.requested,
+            quantity_asked=a.quantity,
         )
 
     # ---- reply: rules, or the model guarded by the catalog --------------------------------------
@@ -386,6 +420,7 @@ class LeadWorkflow:
         return self._count_cta(verdict)
 
     def _count_cta(self, verdict: GuardVerdict) -> GuardVerdict:
+        self._s.offered_sku = verdict.offered_sku
         text = verdict.text.rstrip()
         if text.endswith("?") or verdict.added_cta or "?" in text[-120:]:
             self._s.replies_with_cta += 1

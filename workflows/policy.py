@@ -15,15 +15,31 @@ from workflows.types import CartLine, LeadState, LeadStatus, Stage
 
 # ---- language -----------------------------------------------------------------------------------
 
-_CYR = re.compile(r"[а-яё]", re.I)
-_LAT = re.compile(r"[a-z]", re.I)
+_CYR_WORD = re.compile(r"\b[а-яё][а-яё-]*\b", re.I)
+_LAT_WORD = re.compile(r"\b[a-z][a-z'-]*\b", re.I)
+_NOT_LANGUAGE = re.compile(r"\S+@\S+|https?://\S+|@\w+|\{[^}]*\}|\b\w*\d\w*\b", re.I)
 
 
-def detect_language(text: str, previous: str = "ru") -> str:
-    """RU or EN by letter counts; messages without letters (a phone number) keep the previous one."""
-    cyr, lat = len(_CYR.findall(text)), len(_LAT.findall(text))
+_EN_WORDS = frozenset("""hi hello hey thanks thank you yes yeah no ok okay please how much what where when which who why
+is are do does can could would will i i'm i'll my me we the a an and or for to of in on it this that price cost buy
+want need have get take order cart stock available sorry sure great good bye""".split())
+
+
+def detect_language(text: str, previous: str = "ru", *, sticky: bool = True) -> str:
+    """RU or EN by words, not counting e-mails, links, @handles and model numbers.
+
+    A short Latin-only message inside a Russian dialogue («iphone 13», "ok") keeps Russian, and a
+    message without words (a phone number, an emoji) keeps the previous language.
+    """
+    clean = _NOT_LANGUAGE.sub(" ", text)
+    cyr, lat = len(_CYR_WORD.findall(clean)), len(_LAT_WORD.findall(clean))
     if cyr == 0 and lat == 0:
         return previous
+    latin = [w.lower() for w in _LAT_WORD.findall(clean)]
+    if sticky and cyr == 0 and previous == "ru" and lat <= 2 and not any(w in _EN_WORDS for w in latin):
+        return "ru"  # «iphone 13» inside a Russian dialogue is a model name, not a switch to English
+    if lat == 0 and previous == "en" and cyr <= 1 and len(clean.strip()) <= 3:  # pragma: no cover - rare
+        return "en"
     return "ru" if cyr >= lat else "en"
 
 
@@ -35,66 +51,105 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 
 INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "greeting": _rx(r"^\W*(привет|здравств|добр(ый|ое|ого)\s+(день|утро|вечер)|доброго|салют|хай|hi|hello|hey|"
-                    r"good\s+(morning|afternoon|evening))\b"),
-    "price": _rx(r"сколько\s+(стоит|стоят|будет|за)", r"\bцен[аыуе]?\b", r"\bпоч[её]м\b", r"стоимост",
-                 r"\bпрайс", r"how\s+much", r"\bprice", r"\bcost", r"\bquote\b"),
+    "greeting": _rx(r"^\W*(привет\w*|здравств\w*|здрасьт\w*|добр(ый|ое|ого)\s+(день|утро|вечер|дня|вечера)|"
+                    r"доброго\s+времени|салют|хай|hi|hello|hey|hiya|good\s+(morning|afternoon|evening))\b"),
+    "price": _rx(r"сколько\s+(стоит|стоят|будет|за|по\s+цене)", r"\bцен[аыуе]?\b", r"\bпоч[её]м\b", r"стоимост",
+                 r"\bпрайс", r"how\s+much", r"\bprices?\b", r"\bcosts?\b", r"\bquote\b", r"\bpricing\b",
+                 r"^\W*(а\s+)?сколько\W*$", r"\bрасценк"),
     "availability": _rx(r"\bесть\s+(ли|в\s+наличии)", r"в\s+наличии", r"\bналичи", r"\bесть\b.*\?",
-                        r"\bостал(ось|ись)", r"\bavailab", r"in\s+stock", r"do\s+you\s+(have|sell|carry)",
-                        r"\bany\b.*\bleft\b"),
-    "buy": _rx(r"хочу\s+(купить|заказать|взять)", r"\bкуплю\b", r"\bберу\b", r"\bвозьму\b", r"\bзаказ(ать|ываю)\b",
-               r"добав(ь|ьте|ить)\s+в\s+корзин", r"\bв\s+корзину\b", r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b",
-               r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)", r"\badd\s+(it\s+)?to\s+(the\s+)?cart",
-               r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b"),
-    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и)", r"\bкак\s+заказать", r"\bcheckout\b",
-                    r"place\s+(an?\s+|the\s+)?order", r"\bоформление"),
-    "browse": _rx(r"\bчто\s+(есть|у\s+вас|посовету|предлож)", r"\bкакие\b.*\b(есть|бывают|у\s+вас)",
-                  r"посовет(уй|уйте)", r"\bподбер(и|ите)", r"\bассортимент", r"\bкаталог",
+                        r"\bостал(ось|ись)", r"\bavailab", r"in\s+stock", r"do\s+you\s+(have|sell|carry|stock|do|fix|repair)",
+                        r"\bany\b.*\bleft\b", r"\bпрода[её]т(е|ся)?\b", r"\bпродают\b", r"\bбывают\b", r"\bимеются\b",
+                        r"\bремонтиру", r"\bчинит", r"\bпочинит", r"\bпоменя(ете|ть|йте)\b", r"\bзамени(те|ть)\b",
+                        r"\bделаете\b", r"\bcan\s+you\s+(fix|repair|replace)", r"\bdo\s+you\s+offer"),
+    "need": _rx(r"\bнуж(ен|на|но|ны)\b", r"\bищу\b", r"\bподбер", r"\bхочу\b", r"\bi\s+need\b", r"\blooking\s+for\b",
+                r"\bi('m|\s+am)\s+looking", r"\bi\s+want\b", r"\bi'?d\s+like\b"),
+    "buy": _rx(r"хочу\s+(купить|заказать|взять|оформить)", r"\bкуплю\b", r"\bберу\b", r"\bвозьму\b", r"\bвозьм[её]м\b",
+               r"\bзаказ(ать|ываю|ала|ал)\b", r"добав(ь|ьте|ить|лю)\b", r"\bв\s+корзину\b", r"\bположи(те)?\b",
+               r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b", r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)",
+               r"\badd\b.*\b(cart|basket|order|too|also|as\s+well)\b", r"\badd\s+(it|this|that|one|\d)",
+               r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b", r"\bлет\s+ми\b", r"\bдавайте\s+\d",
+               r"\bgive\s+me\s+\d", r"\bi'?ll\s+get\b", r"\bi'?ll\s+have\b"),
+    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bкак\s+заказать", r"\bcheck\s*out\b",
+                    r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
+    "browse": _rx(r"\bчто\s+(есть|у\s+вас|посовету|предлож|можете\s+предлож)", r"\bкакие\b.*\b(есть|бывают|у\s+вас)",
+                  r"посовет(уй|уйте)", r"\bассортимент", r"\bкаталог", r"\bвыбор\b",
                   r"what\s+do\s+you\s+(have|sell|offer)", r"\brecommend", r"\bsuggest", r"\bcatalog",
-                  r"\bwhat\s+\w+\s+do\s+you\s+have"),
-    "delivery": _rx(r"\bдостав", r"\bсамовывоз", r"\bкурьер", r"\bпривез", r"\bпришл[её]те\b", r"\bsdek|сдэк|почт",
+                  r"\bwhat\s+\w+\s+do\s+you\s+have", r"\bwhat\s+(kinds?|types?|options)\b", r"\bвариант(ы|ов)\b"),
+    "delivery": _rx(r"\bдостав", r"\bсамовывоз", r"\bкурьер", r"\bпривез", r"\bпришл[её]те\b", r"\bsdek|сдэк|почт[аойу]\b",
                     r"\bdeliver", r"\bshipping\b", r"\bship\b", r"\bpick\s*up\b", r"\bcourier"),
-    "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсчёт\b|\bсчет\b",
-                   r"\bpay(ment)?\b", r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card"),
-    "discount": _rx(r"\bскидк", r"\bдешевле\b", r"\bпромокод", r"\bуступ", r"\bторг", r"\bакци",
-                    r"\bdiscount", r"\bcheaper\b", r"\bpromo\s*code", r"\bcoupon", r"\bdeal\b"),
-    "objection": _rx(r"\bдорого", r"\bподумаю\b", r"\bне\s+уверен", r"\bсомнева", r"\bу\s+конкурент",
-                     r"\bexpensive\b", r"too\s+much", r"think\s+about\s+it", r"\bnot\s+sure\b", r"\bpricey\b"),
+    "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсч[её]т\b",
+                   r"\bpay(ment)?\b", r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
+    "discount": _rx(r"\bскидк", r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
+                    r"\bdiscount", r"\bpromo\s*code", r"\bcoupon", r"\bsale\b"),
+    "objection": _rx(r"\bдорого", r"\bдороговат", r"\bподумаю\b", r"\bподумать\b", r"\bне\s+уверен", r"\bсомнева",
+                     r"\bу\s+конкурент", r"\bдешевле\b", r"\bподешевле\b", r"\bбюджетн", r"\bexpensive\b", r"too\s+much",
+                     r"think\s+about\s+it", r"\bnot\s+sure\b", r"\bpricey\b", r"\bcheaper\b", r"\bless\s+expensive",
+                     r"\bon\s+a\s+budget\b"),
     "opt_out": _rx(r"\bотпиш", r"\bне\s+пиш(ите|и)\b", r"\bотстань", r"\bне\s+беспокой", r"\bбольше\s+не\s+пиш",
                    r"^\s*стоп\s*$", r"^\s*stop\s*$", r"\bunsubscribe\b", r"\bstop\s+(messaging|writing|texting)",
-                   r"\bdon'?t\s+(message|write|text|contact)\s+me"),
+                   r"\bdon'?t\s+(message|write|text|contact)\s+me", r"\bleave\s+me\s+alone"),
     "thanks": _rx(r"\bспасибо\b", r"\bблагодар", r"\bthanks?\b", r"\bthank\s+you\b", r"\bthx\b"),
     "bye": _rx(r"\bпока\b", r"\bдо\s+свидания\b", r"\bвсего\s+доброго\b", r"\bbye\b", r"\bgoodbye\b"),
-    "refuse": _rx(r"\bне\s+надо\b", r"\bне\s+нужно\b", r"\bпередумал", r"\bотмен(а|ите|ить)", r"^\s*нет\b",
-                  r"\bno\s+thanks\b", r"^\s*no\b", r"\bcancel\b", r"\bchanged\s+my\s+mind\b", r"\bnot\s+interested"),
-    "confirm": _rx(r"^\W*(да|давай(те)?|ок|окей|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|yes|yeah|yep|"
-                   r"sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do)\b"),
-    "injection": _rx(r"ignore\s+(all\s+)?(previous|prior|above)", r"игнорир", r"забудь\s+(все|всё|предыдущ)",
-                     r"system\s*prompt", r"системн\w*\s+промпт", r"<\s*/?\s*system", r"\bDAN\b", r"jailbreak",
-                     r"api[\s_-]*key", r"\bключ\s+api", r"\btoken\b", r"from\s+now\s+on", r"с\s+этого\s+момента",
-                     r"теперь\s+(ты|всё|все)", r"you\s+are\s+now", r"developer\s+mode", r"режим\s+разработчика",
-                     r"pretend\s+to\s+be", r"притвор", r"role\s*-?\s*play", r"ролев"),
+    "cancel": _rx(r"\bпередумал", r"\bотмен(а|ите|ить|яю)", r"\bне\s+буду\s+(брать|заказывать|покупать)",
+                  r"\bcancel\b", r"\bchanged\s+my\s+mind\b", r"\bnever\s*mind\b"),
+    "refuse": _rx(r"\bне\s+надо\b", r"\bне\s+нужно\b", r"^\W*нет\b", r"\bno\s+thanks\b", r"^\W*no\b",
+                  r"\bnot\s+interested", r"\bне\s+интересно"),
+    "confirm": _rx(r"^\W*(да|давай(те)?|ок|окей|ok|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|отлично|супер|"
+                   r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
+    "cart": _rx(r"\bчто\s+(у\s+меня\s+)?в\s+корзин", r"\bмоя\s+корзин", r"\bсколько\s+(всего|итого|в\s+сумме)",
+                r"\bитого\b", r"\bmy\s+(cart|basket|order)\b", r"\b(what'?s|what\s+is)\s+(my|the)\s+total\b",
+                r"\bin\s+my\s+cart\b"),
+    "attribute": _rx(r"\bцвет", r"\bразмер", r"\bдлин[аыу]", r"\bвес\b", r"\bвесит", r"\bматериал", r"\bсостав\b",
+                     r"\bгабарит", r"\bхарактеристик", r"\bcolou?rs?\b", r"\bsizes?\b", r"\blength\b", r"\bweigh",
+                     r"\bmaterial", r"\bdimensions?\b", r"\bspecs?\b", r"\bподробнее\b", r"\bdetails?\b"),
+    "hours": _rx(r"\bчасы\s+работы", r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(открыва|закрыва|работа)",
+                 r"\bрежим\s+работы", r"\bвыходн", r"\bopening\s+hours", r"\bwhen\s+(are\s+you|do\s+you)\s+open",
+                 r"\bbusiness\s+hours", r"\bадрес\s+магазин", r"\bгде\s+(вы\s+)?находит"),
+    "warranty": _rx(r"\bгарант", r"\bwarrant", r"\bguarantee"),
+    "returns": _rx(r"\bвозврат", r"\bвернуть\b", r"\bобмен(ять)?\b", r"\breturns?\b", r"\brefund", r"\bexchange\b"),
+    "lang_ru": _rx(r"\bпо-?\s?русски\b", r"\bна\s+русском\b", r"\bin\s+russian\b", r"\bspeak\s+russian\b"),
+    "lang_en": _rx(r"\bпо-?\s?английски\b", r"\bна\s+английском\b", r"\bin\s+english\b", r"\bspeak\s+english\b",
+                   r"\benglish\s+please\b"),
+    "smalltalk": _rx(r"\bкак\s+(у\s+тебя\s+|у\s+вас\s+)?(дела|жизнь|поживаешь)", r"\bкто\s+(ты|вы)\b",
+                     r"\bты\s+(бот|робот|человек|живой)", r"\bвы\s+(бот|робот)", r"\bhow\s+are\s+you",
+                     r"\bwho\s+are\s+you", r"\bare\s+you\s+(a\s+)?(bot|robot|human|real|ai)"),
+    "injection": _rx(r"ignore\s+(all\s+)?(previous|prior|above|your)", r"игнорир", r"забудь\s+(все|всё|предыдущ|инструкц)",
+                     r"system\s*prompt", r"системн\w*\s+промпт", r"<\s*/?\s*(system|assistant|user)", r"\[\s*system\s*\]",
+                     r"\bDAN\b", r"jailbreak", r"api[\s_-]*key", r"\bключ\w*\s+api", r"\btoken\b", r"from\s+now\s+on",
+                     r"с\s+этого\s+момента", r"теперь\s+(ты|всё|все)", r"you\s+are\s+now", r"developer\s+mode",
+                     r"режим\s+разработчика", r"pretend\s+to\s+be", r"притвор", r"role\s*-?\s*play", r"ролев",
+                     r"price\s+update", r"new\s+prices?\b", r"новые\s+цены", r"твои\s+инструкции", r"your\s+instructions",
+                     r"\bпароль\b", r"\bpassword\b", r"\bsecret\b", r"\bсекрет"),
 }
 
-BUYING_INTENTS = frozenset({"price", "availability", "buy", "checkout", "browse", "discount"})
+BUYING_INTENTS = frozenset({"price", "availability", "buy", "checkout", "discount", "need"})
+_SHORT_CONFIRM_WORDS = 6
 
 
 def detect_intents(text: str, profile: Profile) -> list[str]:
     """All intents a message carries, in a stable order. Profile phrases add `human_request`/`stop_word`."""
     found = [name for name, rx in INTENT_PATTERNS.items() if rx.search(text)]
-    low = text.lower().replace("ё", "е")
-    if any(_phrase_in(p, low) for p in profile.escalation_phrases):
+    if "confirm" in found and ("?" in text or len(text.split()) > _SHORT_CONFIRM_WORDS):
+        found.remove("confirm")  # «ок, а мишка есть?» asks; it does not agree to the last offer
+    if "cancel" in found and "refuse" not in found:
+        found.append("refuse")
+    if any(phrase_in(p, text) for p in profile.escalation_phrases):
         found.append("human_request")
-    if any(_phrase_in(w, low) for w in profile.stop_words):
+    if any(phrase_in(w, text) for w in profile.stop_words):
         found.append("stop_word")
     return found
 
 
-def _phrase_in(phrase: str, low_text: str) -> bool:
-    p = phrase.lower().replace("ё", "е").strip()
-    if not p:
-        return False
-    return re.search(rf"(?<!\w){re.escape(p)}", low_text) is not None
+def phrase_in(phrase: str, text: str) -> bool:
+    """A profile phrase in the text, in any word form («жалоба» ~ «напишу жалобу»)."""
+    try:
+        from catalog.text import phrase_in as stem_phrase_in
+    except ImportError:  # pragma: no cover - the catalog package always ships it
+        stem_phrase_in = None
+    if stem_phrase_in is not None:
+        return stem_phrase_in(phrase, text)
+    p = phrase.lower().replace("ё", "е").strip()  # pragma: no cover
+    return bool(p) and re.search(rf"(?<!\w){re.escape(p)}", text.lower().replace("ё", "е")) is not None
 
 
 # ---- quantities ---------------------------------------------------------------------------------

@@ -67,9 +67,20 @@ class Profile(BaseModel):
     delivery_info_en: str = "Delivery across Russia takes 2–5 days; pickup is free."
     payment_info_ru: str = "Оплата картой по ссылке или при получении."
     payment_info_en: str = "Pay by card via a link or on delivery."
+    hours_info_ru: str = ""  # empty: the bot says it will check and escalates the question
+    hours_info_en: str = ""
+    warranty_info_ru: str = ""
+    warranty_info_en: str = ""
+    returns_info_ru: str = ""
+    returns_info_en: str = ""
+    show_stock: bool = True  # false for services and made-to-order goods: say "available", not "5 pcs"
     greet_new_subscribers: bool = False
     reply_in_groups: bool = False
     timers: Timers = Field(default_factory=Timers)
 
     def ctas(self, lang: str) -> list[str]:
         return self.cta.en if lang == "en" else self.cta.ru
+
+    def info(self, topic: str, lang: str) -> str:
+        """The profile's answer on delivery / payment / hours / warranty / returns ("" when it has none)."""
+        return str(getattr(self, f"{topic}_info_{'en' if lang == 'en' else 'ru'}", "") or "")

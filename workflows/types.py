@@ -111,6 +111,8 @@ class LeadState(BaseModel):
     bot_replies: int = 0
     replies_with_cta: int = 0
     upsells_offered: list[str] = Field(default_factory=list)
+    offered_sku: str | None = None
+    pending_qty: int | None = None  # a quantity named before the item went to the cart
     followups_sent: int = 0
     created_at: datetime | None = None
     last_message_at: datetime | None = None
@@ -237,6 +239,8 @@ class TurnAnalysis(BaseModel):
     username: str | None = None  # @handle the customer typed
     customer_name: str | None = None  # "меня зовут Анна" / "I'm John"
     card_number: bool = False  # a Luhn-valid card number was typed (masked; the bot warns)
+    requested: list[CartLine] = Field(default_factory=list)  # items named for the cart, one per part
+    needs_human: str | None = None  # a question only a person can answer (hours, warranty, attribute...)
 
 
 class ReplyRequest(BaseModel):
@@ -260,6 +264,12 @@ class ReplyRequest(BaseModel):
     push_cta: bool = True
     push_upsell: bool = False
     repair_hint: str | None = None  # set on the one regeneration after a failed guard check
+    cart_added: list[CartLine] = Field(default_factory=list)  # lines added or changed by this turn
+    cart_skipped: list[str] = Field(default_factory=list)  # SKUs asked for the cart but out of stock
+    offered_sku: str | None = None  # what the last bot reply proposed («Подойдёт?»)
+    needs_human: str | None = None
+    requested: list[CartLine] = Field(default_factory=list)
+    quantity_asked: int | None = None
     attempt: int = 0
 
 
@@ -278,6 +288,7 @@ class GuardVerdict(BaseModel):
     text: str = ""
     problems: list[str] = Field(default_factory=list)
     added_cta: bool = False
+    offered_sku: str | None = None  # the item this reply proposes, for a following «да»
 
 
 class OutboundMessage(BaseModel):
@@ -386,7 +397,7 @@ class AnalyzeRequest(BaseModel):
     profile_name: str | None = None
     text: str
     kind: str = "text"
-    language: str = "ru"
+    language: str | None = "ru"  # None on a lead's first message: the profile's default applies
     last_skus: list[str] = Field(default_factory=list)
 
 
