@@ -7,6 +7,7 @@ step. Texts carry fact slots (`{price:SKU}`), rendered by the catalog like the m
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from catalog.schema import Catalog, Item
@@ -89,14 +90,19 @@ T: dict[str, dict[str, str]] = {
     "cta_choose": {"ru": "Какой вариант вам ближе?", "en": "Which one do you prefer?"},
     "cart_added": {"ru": "Добавил в корзину: {lines}.", "en": "Added to your cart: {lines}."},
     "cart_limited": {
-        "ru": "В наличии только {stock_slot}, столько и положил.",
-        "en": "Only {stock_slot}, so that's what I added.",
+        "ru": "Больше нет — {stock_slot}, положил все.",
+        "en": "That's all we have — {stock_slot}, all added.",
+    },
+    "order_status": {
+        "ru": "Передаю ваш вопрос менеджеру — он проверит заказ и ответит здесь в ближайшее время. Подскажете номер "
+              "заказа или телефон, на который оформляли?",
+        "en": "I'm passing this to a manager who will check your order and reply here shortly. Could you share the "
+              "order number or the phone number used for it?",
     },
     "cart_total": {"ru": "Итого: {total}.", "en": "Total: {total}."},
     "ask_contact": {
-        "ru": "Оставите имя и телефон для оформления? Менеджер подтвердит заказ и доставку.",
-        "en": "Could you leave your name and phone number to place the order? A manager will confirm the order "
-              "and delivery.",
+        "ru": "Менеджер подтвердит заказ и доставку — оставите имя и телефон?",
+        "en": "A manager will confirm the order and delivery — could you leave your name and phone number?",
     },
     "cart_summary": {"ru": "В корзине: {lines}. Итого: {total}.", "en": "Your cart: {lines}. Total: {total}."},
     "cart_empty": {"ru": "Корзина пока пуста. Что подобрать?", "en": "Your cart is empty so far. What can I find "
@@ -312,6 +318,9 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
     if "stop_word" in it:
         r.add("stop_word")
         return
+    if "order_status" in it:
+        r.add("order_status")
+        return
     if "human_request" in it and not items:
         r.add("human")
         return
@@ -336,7 +345,7 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         return
 
     if req.unknown_item and not items:
-        what = " ".join(req.unknown_item.split()[:4])[:60]
+        what = " ".join(re.sub(r"[^\w\s-]|\d", " ", req.unknown_item).split()[:4])[:60] or "…"
         r.add("unknown", what=what)
         similar = [s for a in req.alternatives if (s := catalog.get(a.sku)) is not None and s.in_stock][:2]
         if similar:

@@ -44,7 +44,7 @@ CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "check
                                "attribute", "cart"})
 NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact",
                        "injection", "smalltalk", "hours", "warranty", "returns", "lang_ru", "lang_en", "cart",
-                       "cancel", "card_number", "attribute"})
+                       "cancel", "card_number", "attribute", "order_status"})
 QUIET = frozenset({"greeting", "thanks"})
 CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
 SIMILAR_SCORE = 0.5
@@ -63,17 +63,25 @@ def search_text(text: str) -> str:
     return " ".join(_CONTACTISH.sub(" ", text).split())
 
 
-def requested_lines(catalog: Catalog, query: str) -> list[CartLine]:
-    """Items named for the cart, one per part («палатку и 2 коврика» → two lines); qty 0 = not said."""
+def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) -> list[CartLine]:
+    """Items named for the cart, one per part («палатку и 2 коврика» → two lines); qty 0 = not said.
+
+    A part that fits several items («давайте 2 букета») takes the one just discussed (`prefer`).
+    """
     out: list[CartLine] = []
     seen: set[str] = set()
     for part in _PARTS.split(query):
         if not part or not part.strip():
             continue
-        hits = search(catalog, part, limit=2)
-        if not hits or hits[0].score < FOUND_THRESHOLD:
+        hits = [h for h in search(catalog, part, limit=8) if h.score >= FOUND_THRESHOLD]
+        if not hits:
             continue
         item = hits[0].item
+        for sku in prefer:
+            context = next((h for h in hits if h.item.sku.upper() == sku.upper()), None)
+            if context is not None and context.score >= hits[0].score - 0.15:
+                item = context.item
+                break
         if item.sku in seen:
             continue
         seen.add(item.sku)
@@ -146,8 +154,8 @@ class TurnActivities:
         similar = [fact(h.item, h.score) for h in hits
                    if SIMILAR_SCORE <= h.score < FOUND_THRESHOLD and h.item.in_stock]
         requested: list[CartLine] = []
-        if it & CART_WORDS or quantity:
-            requested = requested_lines(catalog, query)
+        if matches or it & CART_WORDS or quantity:
+            requested = requested_lines(catalog, query, prefer=req.last_skus)
             known = {m.sku for m in matches}
             for line in reversed(requested):
                 if line.sku not in known and (item := catalog.get(line.sku)) is not None:

@@ -22,7 +22,19 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from catalog.schema import Catalog, Item
-from catalog.text import Term, diminutive_base, marked_terms, product_phrase
+from catalog.text import (
+    CONTACT_WORDS,
+    STOP_TYPOS,
+    Term,
+    diminutive_base,
+    marked_terms,
+    model_numbers,
+    phrase_stems,
+    product_phrase,
+    stem,
+    strip_contacts,
+    word_stem,
+)
 
 __all__ = ["FOUND_THRESHOLD", "SearchHit", "best_match", "found", "product_phrase", "search"]
 
@@ -34,6 +46,12 @@ MIN_SCORE = 0.35
 """Weaker hits are not returned at all: they would only be noise for "did you mean"."""
 
 NUMBER_PENALTY = 0.2
+MODEL_PENALTY = 0.3
+"""Cost of a model number the item does not carry ("iphone 14" vs an iPhone 13 screen, "s24", «Луч 300»):
+enough to push a full word match (1.0) below FOUND_THRESHOLD, so a different model is never "found"."""
+PHRASE_SHARE = 0.25
+"""An exact name/alias phrase inside the question scores 1.0 when it covers at least this share of the
+question's product words (a lone alias word inside a long story does not)."""
 FIELD_WEIGHTS: dict[str, float] = {"name": 1.0, "aliases": 1.0, "category": 0.8, "description": 0.5}
 DIMINUTIVE = 0.9
 MODIFIER = 0.7
@@ -66,6 +84,8 @@ class _Index:
     sorted_vocab: list[str] = field(default_factory=list)
     sku_positions: dict[str, int] = field(default_factory=dict)
     matches: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    phrases: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
+    """First stem → (stem sequence, item position) of every name and alias that has a product word."""
 
     @classmethod
     def build(cls, catalog: Catalog) -> _Index:
@@ -74,6 +94,11 @@ class _Index:
             index.sku_positions.setdefault(item.sku.upper(), position)
             texts = {"name": [item.name], "aliases": list(item.aliases),
                      "category": [item.category], "description": [item.description]}
+            for value in (item.name, *item.aliases):
+                sequence = phrase_stems(value)
+                if any(flag for _, flag, _ in sequence):
+                    index.phrases.setdefault(sequence[0][0], []).append(
+                        (tuple(s for s, _, _ in sequence), position))
             for field_name, values in texts.items():
                 weight = FIELD_WEIGHTS[field_name]
                 for value in values:
@@ -183,57 +208,133 @@ def _index(catalog: Catalog) -> _Index:
     return index
 
 
-def _coverage(index: _Index, text: str) -> dict[int, float]:
-    """Per item position: the weighted share of `text`'s product words the item accounts for."""
+_CONTACT_STEMS = frozenset(word_stem(w) for w in CONTACT_WORDS)
+_TYPO_STEMS = frozenset(word_stem(w) for w in STOP_TYPOS) - frozenset(stem(w) for w in ("ill",))
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A question prepared for scoring: contact data removed, noise words decided against the catalog."""
+
+    text: str
+    words: dict[str, float]
+    numbers: list[str]
+    models: frozenset[str]
+    sequence: tuple[str, ...]
+    weights: tuple[float, ...]
+    """Per `sequence` token: its weight as a product word (0 for noise, less after для/for)."""
+
+
+def _prepare(index: _Index, text: str, had_contact: bool) -> _Query:
     words: dict[str, float] = {}  # stem → its weight in the question (modifiers count less)
     numbers: list[str] = []
+    contact: dict[str, float] = {}
     for term, modifier in marked_terms(text):
         if term.is_number:
             numbers.append(term.value)
+            continue
+        weight = QUERY_MODIFIER if modifier else 1.0
+        if term.value in _CONTACT_STEMS:
+            contact[term.value] = max(contact.get(term.value, 0.0), weight)
+        elif term.value in _TYPO_STEMS and not any(v >= 0.7 for _, v in index.candidates(term.value)):
+            continue  # "mch", "teh": a misspelt asking word the catalog knows nothing like
         else:
-            words[term.value] = max(words.get(term.value, 0.0), QUERY_MODIFIER if modifier else 1.0)
+            words[term.value] = max(words.get(term.value, 0.0), weight)
+    if not words and not had_contact:
+        words = contact  # «телефоны есть?» in a phone shop: the contact word is the product
+    tokens = [t for t in phrase_stems(text) if not (had_contact and t[0] in _CONTACT_STEMS)]
+    weights = tuple((QUERY_MODIFIER if modifier else 1.0) if content else 0.0 for _, content, modifier in tokens)
+    return _Query(text, words, list(dict.fromkeys(numbers)), model_numbers(text),
+                  tuple(s for s, _, _ in tokens), weights)
+
+
+def _phrase_cover(index: _Index, query: _Query) -> dict[int, float]:
+    """Per item: the most product-word weight one of its names/aliases covers, appearing verbatim (by stem).
+
+    A phrase found only after для/for («коврик под спальник») names the purpose, not the item: no cover.
+    """
+    cover: dict[int, float] = {}
+    sequence = query.sequence
+    for start, first in enumerate(sequence):
+        for phrase, position in index.phrases.get(first, ()):
+            if sequence[start:start + len(phrase)] != phrase:
+                continue
+            weights = query.weights[start:start + len(phrase)]
+            if 1.0 in weights and cover.get(position, 0.0) < sum(weights):
+                cover[position] = sum(weights)
+    return cover
+
+
+def _coverage(index: _Index, query: _Query) -> dict[int, float]:
+    """Per item position: the weighted share of the question's product words the item accounts for.
+
+    An item whose name/alias appears verbatim and covers the most product words scores 1.0. Numbers
+    then cost: a model number the item lacks `MODEL_PENALTY`, any other number `NUMBER_PENALTY`
+    (shared between the numbers; not for an exact phrase, where the number is usually a quantity).
+    """
+    words, numbers = query.words, query.numbers
     if not words:  # a bare number or pure noise names no product
         return {}
-    numbers = list(dict.fromkeys(numbers))
     word_total: dict[int, float] = {}
     for word, word_weight in words.items():
         best: dict[int, float] = {}
-        for stem, similarity in index.candidates(word):
-            for position, weight in index.words[stem].items():
+        for stem_, similarity in index.candidates(word):
+            for position, weight in index.words[stem_].items():
                 value = similarity * weight * word_weight
                 if best.get(position, 0.0) < value:
                     best[position] = value
         for position, value in best.items():
             word_total[position] = word_total.get(position, 0.0) + value
-    number_total: dict[int, float] = {}
-    for number in numbers:
-        for position, weight in index.numbers.get(number, {}).items():
-            number_total[position] = number_total.get(position, 0.0) + weight
-    scores: dict[int, float] = {}
-    for position, total in word_total.items():
-        coverage = total / sum(words.values())
-        if numbers:
-            coverage *= 1 - NUMBER_PENALTY * (1 - number_total.get(position, 0.0) / len(numbers))
-        scores[position] = coverage
+    number_weight: dict[str, dict[int, float]] = {n: index.numbers.get(n, {}) for n in numbers}
+    total_weight = sum(words.values())
+    scores = {position: total / total_weight for position, total in word_total.items()}
+
+    cover = _phrase_cover(index, query)
+    exact: set[int] = set()
+    if cover:
+        best_cover = max(cover.values())
+        if best_cover >= PHRASE_SHARE * sum(words.values()):
+            exact = {p for p, c in cover.items() if c >= best_cover - 1e-9}
+            for position in exact:
+                scores[position] = 1.0
+
+    soft = [n for n in numbers if n not in query.models]
+    models = [n for n in numbers if n in query.models]
+    for position in scores:
+        factor = 1.0
+        if soft and position not in exact:
+            missing = sum(1 - min(number_weight[n].get(position, 0.0), 1.0) for n in soft)
+            factor *= 1 - NUMBER_PENALTY * missing / len(soft)
+        if models:
+            missing = sum(1 - min(number_weight[n].get(position, 0.0), 1.0) for n in models)
+            factor *= 1 - MODEL_PENALTY * missing / len(models)
+        scores[position] *= factor
     return scores
 
 
 def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
     """Items for `query`, best first: score desc, then in stock, then the shorter (more specific) name.
 
-    A question naming several products («горелка и газ», "tent, mat") is also scored part by part,
-    each item keeping its best score, so every product asked about can be found.
+    Contact data (phones, e-mails, @handles) and the words introducing it are ignored. A question
+    naming several products («горелка и газ», "tent, mat") is also scored part by part, so every
+    product asked about can be found — but a part that only repeats what the best whole-question
+    item already covers («батарея iphone 11…, замена почём?») does not lift other items.
     """
     index = _index(catalog)
-    scores = _coverage(index, query)
-    parts = [p for p in _PARTS.split(query) if p and p.strip()]
+    text, had_contact = strip_contacts(query)
+    scores = _coverage(index, _prepare(index, text, had_contact))
+    parts = [p for p in _PARTS.split(text) if p and p.strip()]
     if len(parts) > 1:
+        top = max(scores.values(), default=0.0)
+        leaders = [p for p, s in scores.items() if s >= top - 1e-6] if top > 0 else []
         for part in parts:
-            for position, score in _coverage(index, part).items():
-                if scores.get(position, 0.0) < score:
+            part_scores = _coverage(index, _prepare(index, part, had_contact))
+            bar = max((part_scores.get(p, 0.0) for p in leaders), default=0.0)
+            for position, score in part_scores.items():
+                if score > bar + 1e-6 and scores.get(position, 0.0) < score:
                     scores[position] = score
 
-    for token in _SKU_TOKEN.findall(query):
+    for token in _SKU_TOKEN.findall(text):
         position = index.sku_positions.get(token.strip("-./").upper())
         if position is not None:
             scores[position] = 1.0

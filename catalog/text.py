@@ -16,6 +16,7 @@ _RU = snowballstemmer.stemmer("russian")
 _EN = snowballstemmer.stemmer("english")
 
 _CYR = re.compile(r"[а-я]")
+_TRANSLIT_STEMS: dict[str, str] = {}  # filled below, once `stem` exists
 # A token is a number (with an optional decimal part) or a run of letters; everything else separates.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-zа-я]+")
 _APOSTROPHES = re.compile(r"['’`´]")
@@ -86,7 +87,9 @@ STOP_WORDS: frozenset[str] = _forms(
     "add take took taking great cool nice awesome perfect sure fine alright cart checkout "
     "place recommend recommended suggest suggestion advise instead else another alternative alternatives "
     "ill ive im id youre dont doesnt cant wont isnt arent thats whats hows now then "
-    "sorry answer english russian по-русски по-английски русски русском английски английском",
+    "sorry answer english russian по-русски по-английски русски русском английски английском "
+    "них ним ними него нему нем ней нее ею them they their he she him her his "
+    "здрасьте здрасти приветик приветики хай салют",
 )
 
 # Inflected verbs/adjectives of asking, matched by stem so every form drops (продаёте/продаются...).
@@ -140,10 +143,33 @@ _UNITS: dict[str, str] = {
     **dict.fromkeys(_forms("кг kg килограмм килограмма kilogram kilograms"), "кг"),
     **dict.fromkeys(_forms("см cm сантиметров"), "см"),
     **dict.fromkeys(_forms("мм mm миллиметров"), "мм"),
+    **dict.fromkeys(_forms("м m метр метра метров meter meters metre metres"), "метр"),
 }
 
 # Russian diminutive/colloquial suffixes: фонарик → фонар(ь), котелок → котел, ножик → нож.
 _DIMINUTIVE = ("ичек", "очек", "ечек", "ичк", "ечк", "очк", "ушк", "юшк", "ышк", "чик", "ик", "ек", "ок")
+
+
+# Brand and model words Russian customers write in Cyrillic: mapped onto the Latin stem a catalog uses
+# («аккумулятор айфон 11» finds «аккумулятор iphone 11»). Applied to catalog and question alike.
+_TRANSLIT: dict[str, str] = {
+    "айфон": "iphone", "айпад": "ipad", "айпэд": "ipad", "макбук": "macbook", "аймак": "imac",
+    "эпл": "apple", "эппл": "apple", "эирподс": "airpods", "аирподс": "airpods", "эйрподс": "airpods",
+    "самсунг": "samsung", "галакси": "galaxy", "сяоми": "xiaomi", "ксиоми": "xiaomi", "редми": "redmi",
+    "хуавей": "huawei", "хуавэй": "huawei", "хонор": "honor", "нокиа": "nokia",
+    "леново": "lenovo", "асус": "asus", "логитек": "logitech", "джибиэль": "jbl", "анкер": "anker",
+    "плейстейшн": "playstation", "иксбокс": "xbox", "нинтендо": "nintendo", "андроид": "android",
+    "найк": "nike", "найки": "nike", "адидас": "adidas", "пума": "puma",
+}
+
+
+_TRANSLIT_STEMS.update({stem(ru): stem(en) for ru, en in _TRANSLIT.items()})
+
+
+def word_stem(word: str) -> str:
+    """`stem()` plus the Cyrillic→Latin brand map (айфона → iphon), so both spellings meet."""
+    value = stem(word)
+    return _TRANSLIT_STEMS.get(value, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +224,7 @@ def marked_terms(text: str) -> list[tuple[Term, bool]]:
                 continue
             if len(word) == 1 and _CYR.match(word) and word not in _UNITS.values():
                 continue
-            out.append((Term(stem(word)), modifier))
+            out.append((Term(word_stem(word)), modifier))
             previous_number = False
     return out
 
@@ -216,23 +242,217 @@ def diminutive_base(word_stem: str) -> str | None:
 _CONNECTIVES = _forms("на для до с со из от по без под в и с и для for with of and to up from in")
 _WORD = re.compile(r"[+\-−]?\w+(?:[-.,/]\w+)*", re.UNICODE)
 
+# ---- contact data --------------------------------------------------------------------------------
+
+# Words that introduce contact data («мой тел», "phone:", «почта»): never a product in a message
+# that carries a contact, and never part of a product phrase.
+CONTACT_WORDS: frozenset[str] = _forms(
+    "phone phones telephone tel mobile cell email mail gmail whatsapp telegram viber tg contact contacts "
+    "телефон телефона телефону телефоном тел моб мобильный мобильного номер номера номеру номером почта "
+    "почту почты почтой емейл имейл мейл мыло вотсап ватсап телеграм телеграмм тг вайбер контакт контакты"
+)
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.UNICODE)
+_HANDLE = re.compile(r"(?<![\w@])@\w{3,}", re.UNICODE)
+# A phone number: 7+ digits, optionally grouped by spaces, dashes, dots or parentheses, optional +.
+_PHONE = re.compile(r"(?<![\w.,])\+?\(?\d[\d\s\-().]{5,}\d(?![\w])")
+
+
+def _is_phone(match: str) -> bool:
+    return sum(c.isdigit() for c in match) >= 7
+
+
+def strip_contacts(text: str) -> tuple[str, bool]:
+    """`text` without e-mails, @handles and phone numbers; True when any was there."""
+    found = False
+
+    def blank(match: re.Match[str]) -> str:
+        nonlocal found
+        found = True
+        return " "
+
+    text = _EMAIL.sub(blank, text)
+    text = _HANDLE.sub(blank, text)
+
+    def phone(match: re.Match[str]) -> str:
+        nonlocal found
+        if not _is_phone(match.group()):
+            return match.group()
+        found = True
+        return " "
+
+    return _PHONE.sub(phone, text), found
+
+
+def is_contact_word(word: str) -> bool:
+    return normalize(word) in CONTACT_WORDS
+
+
+# ---- typos of asking words -----------------------------------------------------------------------
+
+_VOWELS = frozenset("aeiouyаеиоуыэюяё")
+
+
+def _stop_typos() -> frozenset[str]:
+    """Common misspellings of asking words: adjacent swaps (teh) and dropped vowels (mch, скока)."""
+    variants: set[str] = set()
+    for word in STOP_WORDS:
+        if not word.isalpha() or len(word) < 3:
+            continue
+        if len(word) <= 6:
+            for i in range(1, len(word) - 1):
+                variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2:])
+        if len(word) >= 4:
+            for i in range(1, len(word)):
+                if word[i] in _VOWELS:
+                    variants.add(word[:i] + word[i + 1:])
+    reserved = STOP_WORDS | set(_NUMBER_WORDS) | set(_UNITS) | CAPACITY_WORDS
+    return frozenset(v for v in variants if len(v) >= 3 and v not in reserved)
+
+
+STOP_TYPOS: frozenset[str] = _stop_typos()
+
+
+def is_stop_typo(word: str) -> bool:
+    """A likely misspelling of an asking/function word ("mch", "teh"); callers decide whether to trust it."""
+    return normalize(word) in STOP_TYPOS
+
+
+# ---- phrases ---------------------------------------------------------------------------------------
+
+
+def phrase_in(phrase: str, text: str) -> bool:
+    """True when `phrase`'s words occur consecutively in `text`, compared by stem (any word form).
+
+    «жалоба» matches «напишу жалобу»; «живой человек» matches «с живым человеком»; whole words only,
+    so «суд» does not match «судак» or «посуда».
+    """
+    needle = [stem(t) for t in tokens(phrase)]
+    if not needle:
+        return False
+    hay = [stem(t) for t in tokens(text)]
+    n = len(needle)
+    return any(hay[i:i + n] == needle for i in range(len(hay) - n + 1))
+
+
+def phrase_stems(text: str) -> list[tuple[str, bool, bool]]:
+    """Every token of `text` as (stem, names a product?, after a purpose word?), nothing dropped.
+
+    For exact-phrase matching: numbers and units are canonicalised like `terms()`; the product flag is
+    False for asking/function words and numbers, so a match can be weighed by the product words it covers.
+    """
+    out: list[tuple[str, bool, bool]] = []
+    modifier = False
+    for raw in tokens(text):
+        modifier = modifier or raw in PURPOSE_WORDS
+        for word in _expand(raw):
+            if word[0].isdigit():
+                out.append((stem(word), False, modifier))
+            else:
+                out.append((word_stem(word), not is_stop(word) and word not in CAPACITY_WORDS, modifier))
+    return out
+
+
+# ---- numbers: model numbers vs quantities ----------------------------------------------------------
+
+_COUNT_WORDS = _forms("шт штук штуки штука pcs pc pieces piece пар пары пару набор набора наборов упаковки "
+                      "упаковок уп x х times раз раза")
+
+
+def model_numbers(text: str) -> frozenset[str]:
+    """Numbers in `text` that identify a model rather than count something.
+
+    A number glued to letters (s24, a52, xm5, 65w, 2m) or right after a product word ("iphone 14",
+    «Луч 300», «джинсы 32») is a model/size the item must carry. A number before the word
+    («3 вазы», "2 USB-C cables"), after an asking/buying word («беру 2»), before a count word
+    («25 штук», "3 pcs") or a capacity word ("2 person") is a quantity/capacity and stays soft.
+    A single digit after a Cyrillic word («кепку 2») is treated as a quantity too.
+    """
+    norm = normalize(text)
+    found = list(_TOKEN.finditer(norm))
+    out: set[str] = set()
+    for i, match in enumerate(found):
+        value = match.group()
+        if not value[0].isdigit():
+            continue
+        previous = found[i - 1].group() if i else ""
+        following = found[i + 1].group() if i + 1 < len(found) else ""
+        glued_before = match.start() > 0 and norm[match.start() - 1].isalpha()
+        glued_after = match.end() < len(norm) and norm[match.end()].isalpha()
+        if (glued_after and following in _COUNT_WORDS) or (glued_before and previous in _COUNT_WORDS):
+            continue  # 3x, x3, 3шт
+        if following in _COUNT_WORDS or following in CAPACITY_WORDS:
+            continue
+        if glued_before or glued_after:
+            out.add(stem(value))
+            continue
+        if not previous or previous[0].isdigit() or is_stop(previous) or previous in _NUMBER_WORDS:
+            continue
+        gap = norm[found[i - 1].end():match.start()]
+        if gap.strip(" -–—") or previous in PURPOSE_WORDS:
+            continue  # punctuation between: «худи, 2» is a list, not a model
+        if "." in value or "," in value or len(value) >= 2 or not _CYR.search(previous):
+            out.add(stem(value))
+    return frozenset(out)
+
+
+# ---- product phrase --------------------------------------------------------------------------------
+
+# Words that show a message is about the bot itself (prompt injection, settings), not a product.
+_META_STEMS: frozenset[str] = frozenset(
+    stem(w) for w in _forms(
+        "system systems prompt prompts instruction instructions ignore override admin administrator api "
+        "key keys token tokens developer assistant jailbreak chatgpt openai gpt update confirm "
+        "система системный системное системные системного системы промпт промпта инструкция инструкции "
+        "инструкций игнорируй игнорировать игнорируя забудь админ администратор разработчик ключ ключи "
+        "токен ассистент обновление подтверди подтвердите"
+    )
+)
+_NUMBER = re.compile(r"[+\-−]?\d+(?:[.,]\d+)?")
+_MAX_PHRASE_WORDS = 4
+
+
+def _content(word: str) -> bool:
+    """A word (not a number) that may name a product."""
+    if "_" in word or re.search(r"[a-zа-я][./][a-zа-я]", normalize(word)):
+        return False  # identifiers and domains (OPENAI_API_KEY, mail.ru) are not product words
+    parts = tokens(word)
+    if not any(p[0].isalpha() for p in parts):
+        return False
+    if not any(c.isalpha() for c in word) or (sum(c.isdigit() for c in word) > 4):
+        return False
+    return any(not p[0].isdigit() and not is_stop(p) and p not in _NUMBER_WORDS and p not in STOP_TYPOS
+               and p not in CONTACT_WORDS for p in parts)
+
 
 def product_phrase(text: str) -> str | None:
     """The product words of a message in the customer's own spelling, noise removed.
 
     «Сколько стоит палатка на двоих?» → «палатка на двоих». Connectives survive only between
-    two content words. None when nothing product-like (a word, not just a number) remains.
+    two kept words; a number survives only right after a product word (a model: «iPhone 15»), never
+    a price or a phone number. None when nothing product-like remains, when the message is about the
+    bot itself (system, prompt, инструкции...) or when more than 4 product words remain (a long
+    description is not an item name).
     """
-    words = _WORD.findall(text)
-    keep: list[bool] = []
-    for word in words:
-        parts = tokens(word)
-        keep.append(any(not is_stop(p) for p in parts) if parts else False)
-    if not any(k and any(not p[0].isdigit() for p in tokens(w)) for w, k in zip(words, keep, strict=True)):
+    text, _ = strip_contacts(text)
+    words = _WORD.findall(_APOSTROPHES.sub("", text))
+    if any(stem(p) in _META_STEMS for w in words for p in tokens(w)):
         return None
+    content = [_content(w) for w in words]
+    keep = list(content)
+    for i, word in enumerate(words):
+        number = _NUMBER.fullmatch(word) is not None and not word.startswith("+") and "." not in word \
+            and "," not in word and len(word.lstrip("-−")) <= 4
+        number = number or normalize(word) in _NUMBER_WORDS
+        if not number or content[i]:
+            continue
+        bridged = i >= 2 and content[i - 2] and normalize(words[i - 1]) in _CONNECTIVES
+        keep[i] = (i >= 1 and content[i - 1]) or bridged
     result: list[str] = []
     for i, word in enumerate(words):
         bridge = normalize(word) in _CONNECTIVES and 0 < i < len(words) - 1 and keep[i - 1] and keep[i + 1]
         if keep[i] or bridge:
             result.append(word)
+    count = sum(content)
+    if not count or count > _MAX_PHRASE_WORDS:
+        return None
     return " ".join(result)

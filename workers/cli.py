@@ -21,6 +21,7 @@ from catalog.store import CatalogStore
 from neuroseller.pii import install_log_masking
 from neuroseller.settings import Settings, get_settings
 from workers.devserver import DevServer, DevServerError
+from workers.embedded_postgres import EmbeddedPostgresError
 from workers.simulate import SimulateError
 
 log = logging.getLogger("neuroseller")
@@ -65,7 +66,7 @@ async def database(settings: Settings, *, required: bool = False) -> AsyncIterat
     if settings.database_url:
         dsn = settings.database_url.get_secret_value()
     else:
-        embedded = EmbeddedPostgres(settings.var_dir / "pg")
+        embedded = EmbeddedPostgres(settings.var_dir / "pg", port=settings.embedded_pg_port)
         try:
             dsn = await embedded.start()
         except EmbeddedPostgresError as err:
@@ -140,8 +141,10 @@ async def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         if settings.telegram_configured:
             from workers.telegram_gateway import run_gateway
 
+            if db is None:  # the send ledger and the update state must be durable
+                raise UsageError("Telegram needs PostgreSQL (DATABASE_URL or the embedded one), which did not start")
             print("Telegram gateway running; Ctrl-C stops everything.", flush=True)
-            await run_gateway(settings, client=client)
+            await run_gateway(settings, client=client, database=db)
             return 0
         return await _chat(client, settings, args, persist_db=db)
 
@@ -255,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-USER_ERRORS = (UsageError, DevServerError, CatalogError, ProfileError, SimulateError, FileNotFoundError)
+USER_ERRORS = (UsageError, DevServerError, CatalogError, ProfileError, SimulateError, FileNotFoundError,
+               EmbeddedPostgresError)
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -40,6 +40,8 @@ def detect_language(text: str, previous: str = "ru", *, sticky: bool = True) -> 
         return "ru"  # «iphone 13» inside a Russian dialogue is a model name, not a switch to English
     if lat == 0 and previous == "en" and cyr <= 1 and len(clean.strip()) <= 3:  # pragma: no cover - rare
         return "en"
+    if cyr and lat and max(cyr, lat) < 2 * min(cyr, lat):
+        return previous  # «есть кроссовки Nike Air Max?»: brand names do not switch the language
     return "ru" if cyr >= lat else "en"
 
 
@@ -57,7 +59,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                  r"\bпрайс", r"how\s+much", r"\bprices?\b", r"\bcosts?\b", r"\bquote\b", r"\bpricing\b",
                  r"^\W*(а\s+)?сколько\W*$", r"\bрасценк"),
     "availability": _rx(r"\bесть\s+(ли|в\s+наличии)", r"в\s+наличии", r"\bналичи", r"\bесть\b.*\?",
-                        r"\bостал(ось|ись)", r"\bavailab", r"in\s+stock", r"do\s+you\s+(have|sell|carry|stock|do|fix|repair)",
+                        r"\bостал(ось|ись)", r"\bavailab", r"in\s+stock",
+                        r"do\s+you\s+(have|sell|carry|stock|do|fix|repair)",
                         r"\bany\b.*\bleft\b", r"\bпрода[её]т(е|ся)?\b", r"\bпродают\b", r"\bбывают\b", r"\bимеются\b",
                         r"\bремонтиру", r"\bчинит", r"\bпочинит", r"\bпоменя(ете|ть|йте)\b", r"\bзамени(те|ть)\b",
                         r"\bделаете\b", r"\bcan\s+you\s+(fix|repair|replace)", r"\bdo\s+you\s+offer"),
@@ -69,20 +72,23 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                r"\badd\b.*\b(cart|basket|order|too|also|as\s+well)\b", r"\badd\s+(it|this|that|one|\d)",
                r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b", r"\bлет\s+ми\b", r"\bдавайте\s+\d",
                r"\bgive\s+me\s+\d", r"\bi'?ll\s+get\b", r"\bi'?ll\s+have\b"),
-    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bкак\s+заказать", r"\bcheck\s*out\b",
+    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bзапиш(и|ите)\b", r"\bзаписыва(йте|й|ть)\b",
+                    r"\bbook\s+(it|me|a|an|the)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
                     r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
     "browse": _rx(r"\bчто\s+(есть|у\s+вас|посовету|предлож|можете\s+предлож)", r"\bкакие\b.*\b(есть|бывают|у\s+вас)",
                   r"посовет(уй|уйте)", r"\bассортимент", r"\bкаталог", r"\bвыбор\b",
                   r"what\s+do\s+you\s+(have|sell|offer)", r"\brecommend", r"\bsuggest", r"\bcatalog",
                   r"\bwhat\s+\w+\s+do\s+you\s+have", r"\bwhat\s+(kinds?|types?|options)\b", r"\bвариант(ы|ов)\b"),
-    "delivery": _rx(r"\bдостав", r"\bсамовывоз", r"\bкурьер", r"\bпривез", r"\bпришл[её]те\b", r"\bsdek|сдэк|почт[аойу]\b",
+    "delivery": _rx(r"\bдостав", r"\bсамовывоз", r"\bкурьер", r"\bпривез", r"\bпришл[её]те\b",
+                    r"\bsdek|сдэк|почт[аойу]\b",
                     r"\bdeliver", r"\bshipping\b", r"\bship\b", r"\bpick\s*up\b", r"\bcourier"),
     "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсч[её]т\b",
                    r"\bpay(ment)?\b", r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
     "discount": _rx(r"\bскидк", r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
                     r"\bdiscount", r"\bpromo\s*code", r"\bcoupon", r"\bsale\b"),
     "objection": _rx(r"\bдорого", r"\bдороговат", r"\bподумаю\b", r"\bподумать\b", r"\bне\s+уверен", r"\bсомнева",
-                     r"\bу\s+конкурент", r"\bдешевле\b", r"\bподешевле\b", r"\bбюджетн", r"\bexpensive\b", r"too\s+much",
+                     r"\bу\s+конкурент", r"\bдешевле\b", r"\bподешевле\b", r"\bбюджетн", r"\bexpensive\b",
+                     r"too\s+much",
                      r"think\s+about\s+it", r"\bnot\s+sure\b", r"\bpricey\b", r"\bcheaper\b", r"\bless\s+expensive",
                      r"\bon\s+a\s+budget\b"),
     "opt_out": _rx(r"\bотпиш", r"\bне\s+пиш(ите|и)\b", r"\bотстань", r"\bне\s+беспокой", r"\bбольше\s+не\s+пиш",
@@ -95,7 +101,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "refuse": _rx(r"\bне\s+надо\b", r"\bне\s+нужно\b", r"^\W*нет\b", r"\bno\s+thanks\b", r"^\W*no\b",
                   r"\bnot\s+interested", r"\bне\s+интересно"),
     "confirm": _rx(r"^\W*(да|давай(те)?|ок|окей|ok|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|отлично|супер|"
-                   r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
+
+                                     r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
     "cart": _rx(r"\bчто\s+(у\s+меня\s+)?в\s+корзин", r"\bмоя\s+корзин", r"\bсколько\s+(всего|итого|в\s+сумме)",
                 r"\bитого\b", r"\bmy\s+(cart|basket|order)\b", r"\b(what'?s|what\s+is)\s+(my|the)\s+total\b",
                 r"\bin\s+my\s+cart\b"),
@@ -110,15 +117,23 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "lang_ru": _rx(r"\bпо-?\s?русски\b", r"\bна\s+русском\b", r"\bin\s+russian\b", r"\bspeak\s+russian\b"),
     "lang_en": _rx(r"\bпо-?\s?английски\b", r"\bна\s+английском\b", r"\bin\s+english\b", r"\bspeak\s+english\b",
                    r"\benglish\s+please\b"),
+    "order_status": _rx(r"\bгде\s+(мой|наш)\s+заказ", r"\bстатус\s+заказа",
+                        r"\bкогда\s+(привезут|доставят|будет\s+заказ)",
+                        r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)", r"\bwhere\s+is\s+my\s+order",
+                        r"\border\s+status\b", r"\bmy\s+order\s+(hasn'?t|has\s+not|didn'?t)",
+                        r"\btrack(ing)?\s+(number|my)"),
     "smalltalk": _rx(r"\bкак\s+(у\s+тебя\s+|у\s+вас\s+)?(дела|жизнь|поживаешь)", r"\bкто\s+(ты|вы)\b",
                      r"\bты\s+(бот|робот|человек|живой)", r"\bвы\s+(бот|робот)", r"\bhow\s+are\s+you",
                      r"\bwho\s+are\s+you", r"\bare\s+you\s+(a\s+)?(bot|robot|human|real|ai)"),
-    "injection": _rx(r"ignore\s+(all\s+)?(previous|prior|above|your)", r"игнорир", r"забудь\s+(все|всё|предыдущ|инструкц)",
-                     r"system\s*prompt", r"системн\w*\s+промпт", r"<\s*/?\s*(system|assistant|user)", r"\[\s*system\s*\]",
+    "injection": _rx(r"ignore\s+(all\s+)?(previous|prior|above|your)", r"игнорир",
+                     r"забудь\s+(все|всё|предыдущ|инструкц)",
+                     r"system\s*prompt", r"системн\w*\s+промпт", r"<\s*/?\s*(system|assistant|user)",
+                     r"\[\s*system\s*\]",
                      r"\bDAN\b", r"jailbreak", r"api[\s_-]*key", r"\bключ\w*\s+api", r"\btoken\b", r"from\s+now\s+on",
                      r"с\s+этого\s+момента", r"теперь\s+(ты|всё|все)", r"you\s+are\s+now", r"developer\s+mode",
                      r"режим\s+разработчика", r"pretend\s+to\s+be", r"притвор", r"role\s*-?\s*play", r"ролев",
-                     r"price\s+update", r"new\s+prices?\b", r"новые\s+цены", r"твои\s+инструкции", r"your\s+instructions",
+                     r"price\s+update", r"new\s+prices?\b", r"новые\s+цены", r"твои\s+инструкции",
+                     r"your\s+instructions",
                      r"\bпароль\b", r"\bpassword\b", r"\bsecret\b", r"\bсекрет"),
 }
 
@@ -133,6 +148,10 @@ def detect_intents(text: str, profile: Profile) -> list[str]:
         found.remove("confirm")  # «ок, а мишка есть?» asks; it does not agree to the last offer
     if "cancel" in found and "refuse" not in found:
         found.append("refuse")
+    if "browse" in found and "availability" in found:
+        found.remove("availability")  # «что есть из букетов?» browses; it does not ask for one item
+    if "order_status" in found and "checkout" in found:
+        found.remove("checkout")
     if any(phrase_in(p, text) for p in profile.escalation_phrases):
         found.append("human_request")
     if any(phrase_in(w, text) for w in profile.stop_words):
@@ -146,7 +165,7 @@ def phrase_in(phrase: str, text: str) -> bool:
         from catalog.text import phrase_in as stem_phrase_in
     except ImportError:  # pragma: no cover - the catalog package always ships it
         stem_phrase_in = None
-    if stem_phrase_in is not None:
+    if stem_phrase_in is not None:  # pragma: no branch
         return stem_phrase_in(phrase, text)
     p = phrase.lower().replace("ё", "е").strip()  # pragma: no cover
     return bool(p) and re.search(rf"(?<!\w){re.escape(p)}", text.lower().replace("ё", "е")) is not None
@@ -263,6 +282,8 @@ def escalation_reason(intents: Iterable[str], *, unknown_item: str | None) -> st
         return "stop_word"
     if "human_request" in it:
         return "human_request"
+    if "order_status" in it:
+        return "order_status"
     if unknown_item:
         return "unknown_item"
     return None
