@@ -277,6 +277,18 @@ async def test_urgent_profile_mentions_scarcity_only_when_stock_is_low(temporal_
     (["My email is kate@example.com"], "saved your contact", None),
     (["Do you sell kayaks?"], "Let me check", "unknown_item"),
     (["Хочу живого человека и палатку на двоих"], "менеджеру", "human_request"),
+    (["Сколько стоит термос?", "Беру", "Что у меня в корзине?"], "В корзине", None),
+    (["Хочу купить термос", "Ой, передумал, отмените"], "отменил", None),
+    (["Где мой заказ?"], "проверит заказ", "order_status"),
+    (["Какие у вас часы работы?"], "Уточняю этот вопрос", "question"),
+    (["Ты бот?"], "виртуальный консультант", None),
+    (["Можно по-английски?"], "continue in English", None),
+    (["Сколько стоит палатка на двоих?", "Какой у неё вес?"], "Двухслойная", None),
+    (["Хочу купить палатку на четверых"], "нет в наличии", None),
+    (["Беру палатку на двоих и самонадувающийся коврик"], "Итого", None),
+    (["Сколько стоит налобный фонарь «Луч 300»?", "да"], "Добавил", None),
+    (["Хочу 20 налобных фонарей «Луч 300»"], "Больше нет", None),
+    (["What is in my cart?"], "empty", None),
 ])
 async def test_sales_script_table(bot: Bot, turns: list[str], expect: str, reason: str | None):
     inp = bot.lead()
