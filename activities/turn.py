@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import rules
+from activities import metrics, rules
 from activities.guard import check_reply as guard_check
 from activities.llm import ChatModel, generate_draft
 from activities.profiles import ProfileStore
@@ -127,7 +128,13 @@ class TurnActivities:
 
     @activity.defn(name="analyze_turn")
     async def analyze_turn(self, req: AnalyzeRequest) -> TurnAnalysis:
-        return self.analyze(req)
+        result = self.analyze(req)
+        metrics.TURNS.labels(result.language).inc()
+        for intent in result.intents:
+            metrics.INTENTS.labels(intent).inc()
+        if result.unknown_item:
+            metrics.UNKNOWN_ITEMS.inc()
+        return result
 
     def analyze(self, req: AnalyzeRequest) -> TurnAnalysis:
         catalog = self._catalog()
@@ -206,7 +213,9 @@ class TurnActivities:
 
     @activity.defn(name="rules_reply")
     async def rules_reply(self, req: ReplyRequest) -> GuardVerdict:
-        return self.rules(req)
+        verdict = self.rules(req)
+        metrics.REPLIES.labels("rules", "ok" if not verdict.problems else "template_bug").inc()
+        return verdict
 
     def rules(self, req: ReplyRequest) -> GuardVerdict:
         catalog = self._catalog()
@@ -227,12 +236,23 @@ class TurnActivities:
         if self.model is None:
             raise ApplicationError("no model configured (LLM_PROVIDER=rules)", type="LLMConfigError",
                                    non_retryable=True)
-        return await generate_draft(req, self.model)
+        provider = getattr(self.model, "provider", "llm")
+        started = time.perf_counter()
+        try:
+            return await generate_draft(req, self.model)
+        except Exception as err:
+            metrics.MODEL_ERRORS.labels(provider, type(err).__name__).inc()
+            raise
+        finally:
+            metrics.MODEL_SECONDS.labels(provider).observe(time.perf_counter() - started)
 
     @activity.defn(name="check_reply")
     async def check_reply(self, req: CheckRequest) -> GuardVerdict:
         verdict = guard_check(req.draft.text, req.request, self._catalog(), self.secrets,
                               req.request.profile.system_prompt)
+        metrics.REPLIES.labels(req.draft.provider, "ok" if verdict.ok else "rejected").inc()
+        for kind in metrics.guard_problem_kinds(verdict.problems):
+            metrics.GUARD_PROBLEMS.labels(kind).inc()
         if verdict.ok and req.draft.skus:
             verdict.offered_sku = req.draft.skus[0]
         if verdict.ok and "card_number" in req.request.intents:  # the model may forget: the policy won't

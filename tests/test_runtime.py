@@ -110,3 +110,16 @@ def test_state_line_reads_well():
     from workflows.types import LeadState
 
     assert "stage greeting" in state_line(LeadState(lead_id="x", channel="local", chat_id="1"))
+
+
+async def test_metrics_endpoint_counts_turns(tmp_path: Path):
+    import urllib.request
+
+    settings = runtime_settings(tmp_path, None).model_copy(update={"persist_leads": False,
+                                                                   "metrics_port": free_port()})
+    async with cli.temporal_server(settings) as address, cli.running_worker(settings, address, None) as client:
+        args = argparse.Namespace(chat_id="m", profile=None, lines=lines("Сколько стоит термос?", "/quit"))
+        await cli._chat(client, settings, args, persist_db=None)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{settings.metrics_port}/metrics", timeout=5).read().decode()
+    assert 'neuroseller_turns_total{language="ru"}' in body
+    assert 'neuroseller_replies_total{provider="rules",verdict="ok"}' in body

@@ -116,6 +116,10 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
     from workers.worker import build_worker
 
     client = await connect(address, settings.temporal_namespace)
+    if settings.metrics_port:
+        from activities import metrics
+
+        metrics.serve(settings.metrics_port)
     store = catalog_store(settings)
     watcher = asyncio.create_task(store.watch(settings.catalog_poll_seconds))
     extra = []

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.crm.base import LeadSink
 from neuroseller.pii import mask_pii
 from workflows.types import PersistBatch
@@ -58,7 +59,12 @@ class CrmActivities:
                 type="UnknownSink",
                 non_retryable=True,
             )
-        await sink.write(masked(batch))
+        try:
+            await sink.write(masked(batch))
+        except Exception:
+            metrics.CRM_WRITES.labels(batch.sink, "error").inc()
+            raise
+        metrics.CRM_WRITES.labels(batch.sink, "ok").inc()
 
     async def close(self) -> None:
         for sink in self.sinks.values():
