@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -120,6 +121,7 @@ async def test_metrics_endpoint_counts_turns(tmp_path: Path):
     async with cli.temporal_server(settings) as address, cli.running_worker(settings, address, None) as client:
         args = argparse.Namespace(chat_id="m", profile=None, lines=lines("Сколько стоит термос?", "/quit"))
         await cli._chat(client, settings, args, persist_db=None)
-        body = urllib.request.urlopen(f"http://127.0.0.1:{settings.metrics_port}/metrics", timeout=5).read().decode()
+        url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+        body = (await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())).decode()
     assert 'neuroseller_turns_total{language="ru"}' in body
     assert 'neuroseller_replies_total{provider="rules",verdict="ok"}' in body
