@@ -94,7 +94,7 @@ async def typing(client, peer) -> AsyncIterator[None]:
         while True:
             try:
                 await client(functions.messages.SetTypingRequest(peer, types.SendMessageTypingAction()))
-            except Exception as e:  # a lost "typing…" must never lose a message
+            except Exception as e:  # noqa: BLE001 - a lost typing indicator must never lose a message
                 log.debug("typing indicator failed: %s", e)
                 return
             await asyncio.sleep(TYPING_EVERY)

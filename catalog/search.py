@@ -31,7 +31,6 @@ from catalog.text import (
     model_numbers,
     phrase_stems,
     product_phrase,
-    stem,
     strip_contacts,
     word_stem,
 )
@@ -49,6 +48,8 @@ NUMBER_PENALTY = 0.2
 MODEL_PENALTY = 0.3
 """Cost of a model number the item does not carry ("iphone 14" vs an iPhone 13 screen, "s24", «Луч 300»):
 enough to push a full word match (1.0) below FOUND_THRESHOLD, so a different model is never "found"."""
+PHRASE_NUMBER = 0.5
+"""Weight of a number inside a matched phrase, so «51 роза» beats «розы» for «51 роза есть?»."""
 PHRASE_SHARE = 0.25
 """An exact name/alias phrase inside the question scores 1.0 when it covers at least this share of the
 question's product words (a lone alias word inside a long story does not)."""
@@ -209,7 +210,7 @@ def _index(catalog: Catalog) -> _Index:
 
 
 _CONTACT_STEMS = frozenset(word_stem(w) for w in CONTACT_WORDS)
-_TYPO_STEMS = frozenset(word_stem(w) for w in STOP_TYPOS) - frozenset(stem(w) for w in ("ill",))
+_TYPO_STEMS = frozenset(word_stem(w) for w in STOP_TYPOS)
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ class _Query:
     sequence: tuple[str, ...]
     weights: tuple[float, ...]
     """Per `sequence` token: its weight as a product word (0 for noise, less after для/for)."""
+    numeric: tuple[bool, ...]
 
 
 def _prepare(index: _Index, text: str, had_contact: bool) -> _Query:
@@ -244,8 +246,9 @@ def _prepare(index: _Index, text: str, had_contact: bool) -> _Query:
         words = contact  # «телефоны есть?» in a phone shop: the contact word is the product
     tokens = [t for t in phrase_stems(text) if not (had_contact and t[0] in _CONTACT_STEMS)]
     weights = tuple((QUERY_MODIFIER if modifier else 1.0) if content else 0.0 for _, content, modifier in tokens)
+    numeric = tuple(s[0].isdigit() for s, _, _ in tokens)
     return _Query(text, words, list(dict.fromkeys(numbers)), model_numbers(text),
-                  tuple(s for s, _, _ in tokens), weights)
+                  tuple(s for s, _, _ in tokens), weights, numeric)
 
 
 def _phrase_cover(index: _Index, query: _Query) -> dict[int, float]:
@@ -260,8 +263,12 @@ def _phrase_cover(index: _Index, query: _Query) -> dict[int, float]:
             if sequence[start:start + len(phrase)] != phrase:
                 continue
             weights = query.weights[start:start + len(phrase)]
-            if 1.0 in weights and cover.get(position, 0.0) < sum(weights):
-                cover[position] = sum(weights)
+            if 1.0 not in weights:
+                continue
+            # A number inside the phrase («51 роза» vs «розы») makes it the more specific match.
+            value = sum(weights) + PHRASE_NUMBER * sum(query.numeric[start:start + len(phrase)])
+            if cover.get(position, 0.0) < value:
+                cover[position] = value
     return cover
 
 
@@ -295,8 +302,11 @@ def _coverage(index: _Index, query: _Query) -> dict[int, float]:
         best_cover = max(cover.values())
         if best_cover >= PHRASE_SHARE * sum(words.values()):
             exact = {p for p, c in cover.items() if c >= best_cover - 1e-9}
+            # The exact phrase forgives the question's other words («утопил телефон» + «в ванной»), but
+            # an item matching more of the question's words keeps its lead («худи черное M»).
+            best_plain = max(scores.values(), default=0.0)
             for position in exact:
-                scores[position] = 1.0
+                scores[position] = 1.0 - max(0.0, best_plain - scores.get(position, 0.0))
 
     soft = [n for n in numbers if n not in query.models]
     models = [n for n in numbers if n in query.models]
@@ -331,7 +341,7 @@ def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
             part_scores = _coverage(index, _prepare(index, part, had_contact))
             bar = max((part_scores.get(p, 0.0) for p in leaders), default=0.0)
             for position, score in part_scores.items():
-                if score > bar + 1e-6 and scores.get(position, 0.0) < score:
+                if (score > bar + 1e-6 or position in leaders) and scores.get(position, 0.0) < score:
                     scores[position] = score
 
     for token in _SKU_TOKEN.findall(text):

@@ -102,7 +102,7 @@ class CatalogStore:
             if marker is not None and marker == self._seen:
                 return False
             catalog = self._source()
-        except Exception as exc:  # a poller must survive anything the source throws
+        except Exception as exc:  # noqa: BLE001 - a poller must survive anything the source throws
             error = exc if isinstance(exc, CatalogError) else CatalogError(
                 [CatalogIssue(source=self.name, line=0, column="-", reason=f"{type(exc).__name__}: {exc}")])
             self._fail(error, marker)

@@ -254,7 +254,7 @@ CONTACT_WORDS: frozenset[str] = _forms(
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.UNICODE)
 _HANDLE = re.compile(r"(?<![\w@])@\w{3,}", re.UNICODE)
 # A phone number: 7+ digits, optionally grouped by spaces, dashes, dots or parentheses, optional +.
-_PHONE = re.compile(r"(?<![\w.,])\+?\(?\d[\d\s\-().]{5,}\d(?![\w])")
+_PHONE = re.compile(r"(?<![\w.,/])\+?\(?\d[\d\s\-().]{5,}\d(?![\w/])")
 
 
 def _is_phone(match: str) -> bool:
@@ -418,7 +418,7 @@ def _content(word: str) -> bool:
     parts = tokens(word)
     if not any(p[0].isalpha() for p in parts):
         return False
-    if not any(c.isalpha() for c in word) or (sum(c.isdigit() for c in word) > 4):
+    if not any(c.isalpha() for c in word) or any(len(run) > 4 for run in re.findall(r"\d+", word)):
         return False
     return any(not p[0].isdigit() and not is_stop(p) and p not in _NUMBER_WORDS and p not in STOP_TYPOS
                and p not in CONTACT_WORDS for p in parts)

@@ -281,7 +281,7 @@ class PIIMaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a malformed record is still logged, with its raw message masked
+        except Exception:  # noqa: BLE001 - a malformed record is still logged, masked
             message = str(record.msg)
         record.msg = mask_pii(message)
         record.args = None

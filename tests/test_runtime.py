@@ -125,3 +125,25 @@ async def test_metrics_endpoint_counts_turns(tmp_path: Path):
         body = (await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())).decode()
     assert 'neuroseller_turns_total{language="ru"}' in body
     assert 'neuroseller_replies_total{provider="rules",verdict="ok"}' in body
+
+
+async def test_search_attributes_are_registered_on_an_external_server(tmp_path: Path):
+    from workers.client import connect
+    from workflows.search_attributes import ensure_registered
+
+    class BareServer(DevServer):  # a server that knows none of our attributes, like a fresh cluster
+        def command(self) -> list[str]:
+            cmd = super().command()
+            while "--search-attribute" in cmd:
+                i = cmd.index("--search-attribute")
+                del cmd[i:i + 2]
+            return cmd
+
+    async with BareServer(port=free_port(), ui_port=None, var_dir=None) as server:
+        client = await connect(server.address)
+        assert "LeadStage" in await ensure_registered(client, "default")
+        assert await ensure_registered(client, "default") == []
+        settings = runtime_settings(tmp_path, None).model_copy(
+            update={"temporal_address": server.address, "persist_leads": False})
+        async with cli.running_worker(settings, server.address, None):
+            pass

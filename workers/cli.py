@@ -116,6 +116,15 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
     from workers.worker import build_worker
 
     client = await connect(address, settings.temporal_namespace)
+    if settings.temporal_address:  # an external server: make sure leads stay filterable
+        from workflows.search_attributes import ensure_registered
+
+        try:
+            added = await ensure_registered(client, settings.temporal_namespace)
+            if added:
+                log.info("registered search attributes: %s", ", ".join(added))
+        except Exception as err:  # noqa: BLE001 - e.g. Temporal Cloud: register with tcld instead
+            log.warning("could not register search attributes (%s); register them with your admin tools", err)
     if settings.metrics_port:
         from activities import metrics
 
@@ -279,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
-    except Exception as err:  # pydantic ValidationError: name the variable
+    except Exception as err:  # noqa: BLE001 - pydantic ValidationError: name the variable
         print(f"neuroseller: bad setting: {err}".splitlines()[0] + " " + " ".join(str(err).splitlines()[1:3]),
               file=sys.stderr)
         return 2

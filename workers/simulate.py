@@ -120,7 +120,7 @@ async def temporal_for(settings: Settings) -> AsyncIterator[Client]:
                                                 settings.temporal_namespace), 3)
         yield client
         return
-    except Exception:
+    except Exception:  # noqa: BLE001 - nothing runs there: start our own
         pass
     async with DevServer(port=free_port(), ui_port=None, var_dir=None) as server:
         yield await connect(server.address)
@@ -150,7 +150,7 @@ async def run_dialogue(client: Client, settings: Settings, dlg: Dialogue, *, tas
     if not persist:
         try:
             await handle.terminate(reason="simulation finished")
-        except Exception:
+        except Exception:  # noqa: BLE001 - already closed is fine
             pass
     lead = None
     if state.lead.captured:

@@ -22,3 +22,20 @@ def dev_server_flags() -> list[str]:
     for key in ALL:
         flags += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type.name]}"]
     return flags
+
+
+async def ensure_registered(client: object, namespace: str) -> list[str]:
+    """Register ours on an external server (self-hosted cluster) if missing; returns the names added.
+
+    Temporal Cloud manages attributes with `tcld`, so a permission error there is reported, not fatal.
+    """
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    service = client.operator_service  # type: ignore[attr-defined]
+    existing = await service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    missing = {key.name: int(key.indexed_value_type) for key in ALL if key.name not in known}
+    if missing:
+        await service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace))
+    return sorted(missing)
