@@ -185,20 +185,79 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def catalog_from_csv_text(text: str, source: str, *, version: str | None = None) -> Catalog:
-    """Parse CSV text (BOM and `,`/`;` delimiter tolerated) and validate it with `catalog_from_rows`."""
+    """Parse CSV text (BOM and `,`/`;` delimiter tolerated) and validate it with `catalog_from_rows`.
+
+    Row-shape problems are reported with the row's line as well: more cells than the header (unless
+    the extra cells are blank), fewer cells than the header when a required column is cut off, and a
+    quoted cell that runs over following rows (an unterminated quote). Such rows are not validated further.
+    """
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise CatalogError([CatalogIssue(source=source, line=0, column="-", reason="the file is empty")])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text.split("\n", 1)[0]))
-    header = next(reader)
+    delimiter = _sniff_delimiter(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    shape: list[CatalogIssue] = []
+
+    def problem(line: int, reason: str) -> None:
+        shape.append(CatalogIssue(source=source, line=line, column="-", reason=reason))
+
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise CatalogError([CatalogIssue(source=source, line=1, column="-", reason=f"bad header: {exc}")]) from None
+    columns = [canonical_column(h) for h in header]
+    width = len(header)
 
     def rows() -> Iterable[tuple[int, dict[str, str]]]:
         end = reader.line_num
-        for record in reader:
-            start, end = end + 1, reader.line_num  # a quoted multi-line cell spans several lines
+        while True:
+            start = end + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a quote still open at the end of the file
+                problem(start, f"unterminated quote? the quoted field starting here never closes ({exc})")
+                return
+            end = reader.line_num  # a quoted multi-line cell spans several lines
+            if not any(cell.strip() for cell in record):
+                continue  # spreadsheets export blank rows (";;;;")
+            if end > start and _swallows_rows(record, delimiter, width):
+                problem(start, f"unterminated quote? the field spans lines {start}–{end} and contains "
+                               "what look like whole rows; close the quote (\") in the row on line "
+                               f"{start}")
+                continue
+            if len(record) > width and any(cell.strip() for cell in record[width:]):
+                problem(start, f"the row has {len(record)} cells but the header has {width} "
+                               f"(an unquoted '{delimiter}' inside a value?)")
+                continue
+            if len(record) < width:
+                cut = [c for c in columns[len(record):] if c in REQUIRED_COLUMNS]
+                if cut:
+                    problem(start, f"the row has {len(record)} cells but the header has {width} "
+                                   f"(missing: {', '.join(cut)})")
+                    continue
             yield start, dict(zip(header, record, strict=False))
 
-    return catalog_from_rows(rows(), source, header, version=version)
+    try:
+        catalog = catalog_from_rows(rows(), source, header, version=version)
+    except CatalogError as exc:
+        issues = exc.issues
+        if shape:  # rows dropped for their shape must not also be reported as "no items"
+            issues = [i for i in issues if i.line != 0]
+        raise CatalogError(sorted(shape + issues, key=lambda i: i.line)) from None
+    if shape:
+        raise CatalogError(sorted(shape, key=lambda i: i.line))
+    return catalog
+
+
+def _swallows_rows(record: list[str], delimiter: str, width: int) -> bool:
+    """True when a multi-line cell holds text shaped like CSV rows (a quote opened and never closed)."""
+    for cell in record:
+        lines = cell.split("\n")
+        if len(lines) > 1 and any(line.count(delimiter) >= max(width - 1, 1) for line in lines[1:]):
+            return True
+    return False
 
 
 def load_csv(path: Path | str) -> Catalog:

@@ -46,6 +46,10 @@ class CatalogIssue(BaseModel):
     reason: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # the file as a whole (not found, not UTF-8, empty)
+            return f"{self.source}: {self.reason}"
+        if self.column in ("", "-"):  # a whole row (cell count, broken quoting)
+            return f"{self.source}:{self.line}: {self.reason}"
         return f"{self.source}:{self.line}: column '{self.column}': {self.reason}"
 
 
