@@ -187,9 +187,10 @@ def _sniff_delimiter(header_line: str) -> str:
 def catalog_from_csv_text(text: str, source: str, *, version: str | None = None) -> Catalog:
     """Parse CSV text (BOM and `,`/`;` delimiter tolerated) and validate it with `catalog_from_rows`.
 
-    Row-shape problems are reported with the row's line as well: more cells than the header (unless
-    the extra cells are blank), fewer cells than the header when a required column is cut off, and a
-    quoted cell that runs over following rows (an unterminated quote). Such rows are not validated further.
+    Row-shape problems are reported with the row's line as well: more cells than the header (usually an
+    unquoted delimiter inside a value, which shifts every later cell), fewer cells than the header when a
+    required column is cut off, and a quoted cell that runs over following rows (an unterminated quote).
+    Such rows are not validated further.
     """
     text = text.lstrip("\ufeff")
     if not text.strip():
@@ -227,7 +228,7 @@ def catalog_from_csv_text(text: str, source: str, *, version: str | None = None)
                                "what look like whole rows; close the quote (\") in the row on line "
                                f"{start}")
                 continue
-            if len(record) > width and any(cell.strip() for cell in record[width:]):
+            if len(record) > width:
                 problem(start, f"the row has {len(record)} cells but the header has {width} "
                                f"(an unquoted '{delimiter}' inside a value?)")
                 continue

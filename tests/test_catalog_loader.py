@@ -155,3 +155,42 @@ def test_many_issues_are_summarised() -> None:
     with pytest.raises(CatalogError) as info:
         catalog_from_csv_text(text, "t.csv")
     assert len(info.value.issues) == 30 and "(+10 more)" in str(info.value)
+
+
+@pytest.mark.parametrize(("body", "line", "words"), [
+    # a quote opened in a description and never closed swallows the next rows
+    ('A,Alpha,100,RUB,1,,,"oops,,\nB,Beta,100,RUB,1,,,,,\nC,Gamma,100,RUB,1,,,,,\n', 2, ["unterminated quote", "2–4"]),
+    ('A,Alpha,100,RUB,1,,,,,\nB,Beta,100,RUB,1,,,"broken,,\nC,Gamma,100,RUB,1,,,,,\n', 3,
+     ["unterminated quote", "3–4"]),
+    # more cells than the header (an unquoted comma in a value)
+    ("A,Alpha,100,RUB,1,,,Light, warm,,\n", 2, ["11 cells", "header has 10"]),
+    # fewer cells than the header, a required column cut off
+    ("A,Alpha,100\n", 2, ["3 cells", "stock"]),
+])
+def test_row_shape_problems_name_the_line(body: str, line: int, words: list[str]) -> None:
+    with pytest.raises(CatalogError) as info:
+        catalog_from_csv_text(HEADER + body, "t.csv")
+    issue = next(i for i in info.value.issues if i.line == line)
+    assert all(w in issue.reason for w in words), issue.reason
+    assert str(issue).startswith(f"t.csv:{line}: ") and "column '-'" not in str(issue)
+    assert not any(i.line == 0 for i in info.value.issues)  # not also "the catalog has no items"
+
+
+def test_short_rows_missing_only_optional_cells_are_fine() -> None:
+    text = HEADER + "A,Alpha,100,RUB,1\nB,Beta,200,RUB,2,b|bee,Cat\n"
+    catalog = catalog_from_csv_text(text, "t.csv")
+    assert [i.sku for i in catalog.items] == ["A", "B"] and catalog.get("b").aliases == ("b", "bee")  # type: ignore[union-attr]
+
+
+def test_file_level_problems_print_without_line_and_column(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as info:
+        load_csv(tmp_path / "missing.csv")
+    assert str(info.value) == f"{tmp_path / 'missing.csv'}: file not found"
+    with pytest.raises(CatalogError) as info:
+        catalog_from_csv_text("", "t.csv")
+    assert str(info.value) == "t.csv: the file is empty"
+    bad = tmp_path / "cp1251.csv"
+    bad.write_bytes((HEADER + "A,Палатка,100,RUB,1,,,,,\n").encode("cp1251"))
+    with pytest.raises(CatalogError) as info:
+        load_csv(bad)
+    assert str(info.value).startswith(f"{bad}: not UTF-8") and ":0:" not in str(info.value)
