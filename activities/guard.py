@@ -434,7 +434,7 @@ def _unknown_items(scan: str, index: _Index, customer: str, req: ReplyRequest) -
     for m in _LATIN_MODEL_RE.finditer(scan):
         if m.group(1).lower() not in _COMMON_CAPITALISED and not _UNIT_AFTER_RE.match(scan, m.end()):
             candidates.append(f"{m.group(1)} {m.group(2)}")
-    allowed = "\n".join([customer, req.profile.shop_name, *req.profile.ctas(req.language)])
+    allowed = "\n".join([customer, req.unknown_item or "", req.profile.shop_name, *req.profile.ctas(req.language)])
     problems: list[str] = []
     for cand in dict.fromkeys(candidates):
         if not _known_term(cand, index) and not _said_by_customer(cand, allowed):

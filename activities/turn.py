@@ -45,7 +45,7 @@ CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "check
                                "attribute", "cart"})
 NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact",
                        "injection", "smalltalk", "hours", "warranty", "returns", "lang_ru", "lang_en", "cart",
-                       "cancel", "card_number", "attribute", "order_status"})
+                       "cancel", "card_number", "attribute", "order_status", "photo_ref"})
 QUIET = frozenset({"greeting", "thanks"})
 CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
 SIMILAR_SCORE = 0.5
@@ -179,6 +179,8 @@ class TurnActivities:
         for topic in ("hours", "warranty", "returns"):
             if topic in it and not profile.info(topic, language):
                 needs_human = topic
+        if "photo_ref" in it and not matches:
+            needs_human = "photo"
         if "attribute" in it and matches and not unknown:
             top = catalog.get(matches[0].sku)
             if top is not None and not top.description:

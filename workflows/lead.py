@@ -9,6 +9,7 @@ is delivered. CRM writes and operator cards happen after the reply, off its path
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -58,6 +59,8 @@ PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inter
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
                          maximum_attempts=30)
 SEEN_IDS_LIMIT = 200
+_ALSO = re.compile(r"\b(too|also|as\s+well|тоже|также|ещё|еще)\b|^\W*(беру|возьму|давайте|i'?ll\s+take)\s+(и|and)\b",
+                   re.I)
 
 
 @workflow.defn
@@ -308,38 +311,44 @@ class LeadWorkflow:
                 s.cart = []
                 s.lead.status = LeadStatus.LOST
                 self._event("cart_cancelled")
-            s.pending_qty = None
+            s.pending, s.pending_qty = [], None
             return [], []
         if "refuse" in intents:
+            s.pending = []
             return [], []
         lines: list[CartLine] = []
         explicit = "buy" in intents or ("need" in intents and bool(a.quantity or any(r.qty for r in a.requested)))
+        remembered = list(s.pending) or ([CartLine(sku=s.offered_sku, qty=0)] if s.offered_sku else []) or (
+            [CartLine(sku=s.last_skus[0], qty=0)] if s.last_skus else [])
         if explicit or ("checkout" in intents and not s.cart):
             lines = list(a.requested)
             if not lines and a.matches:
                 lines = [CartLine(sku=a.matches[0].sku, qty=a.quantity or 0)]
-            if not lines and (s.offered_sku or s.last_skus):
-                lines = [CartLine(sku=s.offered_sku or s.last_skus[0], qty=a.quantity or 0)]
+            if lines and s.offered_sku and _ALSO.search(a.masked_text or "") and \
+                    s.offered_sku not in {c.sku for c in s.cart} | {x.sku for x in lines}:
+                lines.insert(0, CartLine(sku=s.offered_sku, qty=0))  # «беру и носки к ним»: both
+            if not lines:
+                lines = remembered
         elif "confirm" in intents and s.stage in (Stage.OFFER, Stage.OBJECTIONS, Stage.DISCOVERY):
-            target = (a.requested[0].sku if a.requested else None) or s.offered_sku or (
-                s.last_skus[0] if s.last_skus else None)
-            if target:
-                lines = [CartLine(sku=target, qty=a.quantity or 0)]
+            lines = list(a.requested) or remembered
         elif a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus) \
                 and not intents & {"price", "availability", "browse"}:
             lines = [CartLine(sku=a.matches[0].sku if a.matches else s.last_skus[0], qty=a.quantity)]
         if not lines:
-            if a.quantity and a.matches:
-                s.pending_qty = a.quantity  # «3 букета из 25 роз, сколько?» then «да» means three
+            if a.requested and (a.quantity or len(a.requested) > 1 or any(r.qty for r in a.requested)):
+                s.pending = list(a.requested)  # «5 шариков и мишку» … «да, оформляем»: both, five balloons
+            elif a.quantity and a.matches:
+                s.pending = [CartLine(sku=a.matches[0].sku, qty=a.quantity)]
             return [], []
         stock = {f.sku.upper(): f.stock for f in [*a.matches, *a.alternatives]}
+        pending_qty = {p.sku.upper(): p.qty for p in s.pending}
         added: list[CartLine] = []
         skipped: list[str] = []
         single = len(lines) == 1
         for line in lines:
             sku = line.sku
-            qty = line.qty or (a.quantity if single else 0) or (s.pending_qty if single else 0) or next(
-                (c.qty for c in s.cart if c.sku.upper() == sku.upper()), 1)
+            qty = line.qty or (a.quantity if single else 0) or pending_qty.get(sku.upper(), 0) or (
+                s.pending_qty if single else 0) or next((c.qty for c in s.cart if c.sku.upper() == sku.upper()), 1)
             available = stock.get(sku.upper())
             if available is not None:
                 if available <= 0:
@@ -349,7 +358,9 @@ class LeadWorkflow:
             s.cart = policy.add_to_cart(s.cart, sku, qty)
             added.append(CartLine(sku=sku, qty=qty))
             self._event("cart_add", sku=sku, qty=str(qty))
-        s.pending_qty = None
+        s.pending, s.pending_qty = [], None
+        if added and s.lead.status == LeadStatus.LOST:
+            s.lead.status = LeadStatus.CART  # a lost lead came back and bought: it is open again
         return added, skipped
 
     def _reply_request(self, msg: IncomingMessage, a: TurnAnalysis) -> ReplyRequest:
@@ -528,6 +539,8 @@ class LeadWorkflow:
 
     async def _refresh_cart_value(self) -> None:
         s = self._s
+        if not s.cart and s.lead.status == LeadStatus.LOST:
+            return  # a cancelled order keeps what it was about, for the manager's report
         if not s.cart and not s.last_skus:
             s.lead.amount = None
             return

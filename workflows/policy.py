@@ -40,7 +40,7 @@ def detect_language(text: str, previous: str = "ru", *, sticky: bool = True) -> 
         return "ru"  # «iphone 13» inside a Russian dialogue is a model name, not a switch to English
     if lat == 0 and previous == "en" and cyr <= 1 and len(clean.strip()) <= 3:  # pragma: no cover - rare
         return "en"
-    if cyr and lat and max(cyr, lat) < 2 * min(cyr, lat):
+    if sticky and cyr and lat and max(cyr, lat) < 2 * min(cyr, lat):
         return previous  # «есть кроссовки Nike Air Max?»: brand names do not switch the language
     return "ru" if cyr >= lat else "en"
 
@@ -84,7 +84,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                     r"\bdeliver", r"\bshipping\b", r"\bship\b", r"\bpick\s*up\b", r"\bcourier"),
     "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсч[её]т\b",
                    r"\bpay(ment)?\b", r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
-    "discount": _rx(r"\bскидк", r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
+    "discount": _rx(r"\bскидк", r"\d+\s*%\s*(off|discount|скидк)", r"\bсбавь", r"\bподешевле\s+отда",
+                    r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
                     r"\bdiscount", r"\bpromo\s*code", r"\bcoupon", r"\bsale\b"),
     "objection": _rx(r"\bдорого", r"\bдороговат", r"\bподумаю\b", r"\bподумать\b", r"\bне\s+уверен", r"\bсомнева",
                      r"\bу\s+конкурент", r"\bдешевле\b", r"\bподешевле\b", r"\bбюджетн", r"\bexpensive\b",
@@ -106,10 +107,17 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "cart": _rx(r"\bчто\s+(у\s+меня\s+)?в\s+корзин", r"\bмоя\s+корзин", r"\bсколько\s+(всего|итого|в\s+сумме)",
                 r"\bитого\b", r"\bmy\s+(cart|basket|order)\b", r"\b(what'?s|what\s+is)\s+(my|the)\s+total\b",
                 r"\bin\s+my\s+cart\b"),
+    "photo_ref": _rx(r"\b(как|такой|такую|такое|такие)\s+(же\s+)?(как\s+)?на\s+(фото|картинке|фотке|скрине)",
+                     r"\bс\s+(фото|картинки|скрина)\b", r"\bна\s+(фото|фотке|скрине)\b",
+                     r"\b(in|on|from)\s+the\s+(photo|picture|"
+                     r"pic|screenshot|post)\b", r"\blike\s+in\s+the\s+(photo|picture)"),
     "attribute": _rx(r"\bцвет", r"\bразмер", r"\bдлин[аыу]", r"\bвес\b", r"\bвесит", r"\bматериал", r"\bсостав\b",
                      r"\bгабарит", r"\bхарактеристик", r"\bcolou?rs?\b", r"\bsizes?\b", r"\blength\b", r"\bweigh",
                      r"\bmaterial", r"\bdimensions?\b", r"\bspecs?\b", r"\bподробнее\b", r"\bdetails?\b"),
-    "hours": _rx(r"\bчасы\s+работы", r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(открыва|закрыва|работа)",
+    "hours": _rx(r"\bчасы\s+работы", r"\bработаете\s+(в|во|по)\s+\w+", r"\bкогда\s+(вы\s+)?работаете",
+                 r"\b(open|work)\s+on\s+(sun|sat|mon|tue|wed|thu|fri|week)", r"\b(today|tomorrow|tonight)\b\s*\??\s*$",
+                 r"\bсегодня\s*\??\s*$", r"\bзавтра\s*\??\s*$", r"\bв\s+какое\s+время\b", r"\bwhat\s+time\b",
+                 r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(открыва|закрыва|работа)",
                  r"\bрежим\s+работы", r"\bвыходн", r"\bopening\s+hours", r"\bwhen\s+(are\s+you|do\s+you)\s+open",
                  r"\bbusiness\s+hours", r"\bадрес\s+магазин", r"\bгде\s+(вы\s+)?находит"),
     "warranty": _rx(r"\bгарант", r"\bwarrant", r"\bguarantee"),
@@ -122,7 +130,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                         r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)", r"\bwhere\s+is\s+my\s+order",
                         r"\border\s+status\b", r"\bmy\s+order\s+(hasn'?t|has\s+not|didn'?t)",
                         r"\btrack(ing)?\s+(number|my)"),
-    "smalltalk": _rx(r"\bкак\s+(у\s+тебя\s+|у\s+вас\s+)?(дела|жизнь|поживаешь)", r"\bкто\s+(ты|вы)\b",
+    "smalltalk": _rx(r"\bкак\s+(у\s+тебя\s+|у\s+вас\s+)?(дела|жизнь|поживаешь)", r"\bhow'?s\s+(your|it|the)\s+\w+",
+                     r"\bhow\s+is\s+your\s+day", r"\bwhat'?s\s+up\b", r"\bчто\s+нового\b", r"\bкто\s+(ты|вы)\b",
                      r"\bты\s+(бот|робот|человек|живой)", r"\bвы\s+(бот|робот)", r"\bhow\s+are\s+you",
                      r"\bwho\s+are\s+you", r"\bare\s+you\s+(a\s+)?(bot|robot|human|real|ai)"),
     "injection": _rx(r"ignore\s+(all\s+)?(previous|prior|above|your)", r"игнорир",

@@ -113,6 +113,7 @@ class LeadState(BaseModel):
     upsells_offered: list[str] = Field(default_factory=list)
     offered_sku: str | None = None
     pending_qty: int | None = None  # a quantity named before the item went to the cart
+    pending: list[CartLine] = Field(default_factory=list)  # items named (with quantities) but not yet in the cart
     followups_sent: int = 0
     created_at: datetime | None = None
     last_message_at: datetime | None = None
