@@ -140,7 +140,7 @@ T: dict[str, dict[str, str]] = {
     },
     "discount_none": {
         "ru": "Цены в каталоге окончательные, скидку сверх них дать не могу.",
-        "en": "Catalog prices are final; I can't offer a discount beyond them.",
+        "en": "Our catalog prices are final, sorry.",
     },
     "discount_manager": {
         "ru": "Могу передать запрос на скидку менеджеру.",

@@ -101,9 +101,10 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                   r"\bcancel\b", r"\bchanged\s+my\s+mind\b", r"\bnever\s*mind\b"),
     "refuse": _rx(r"\bне\s+надо\b", r"\bне\s+нужно\b", r"^\W*нет\b", r"\bno\s+thanks\b", r"^\W*no\b",
                   r"\bnot\s+interested", r"\bне\s+интересно"),
-    "confirm": _rx(r"^\W*(да|давай(те)?|ок|окей|ok|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|отлично|супер|"
-
-                                     r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
+    "confirm": _rx(r"^\W*(\w+\W+)?(давай(те)?|беру|оформляем)\W*$",
+                   r"^\W*(да|давай(те)?|ок|окей|ok|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|отлично|супер|"
+                   r"норм|нормально|пойд[её]т|подойд[её]т|устраивает|годится|ладно|можно|"
+                   r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
     "cart": _rx(r"\bчто\s+(у\s+меня\s+)?в\s+корзин", r"\bмоя\s+корзин", r"\bсколько\s+(всего|итого|в\s+сумме)",
                 r"\bитого\b", r"\bmy\s+(cart|basket|order)\b", r"\b(what'?s|what\s+is)\s+(my|the)\s+total\b",
                 r"\bin\s+my\s+cart\b"),
@@ -153,7 +154,8 @@ _SHORT_CONFIRM_WORDS = 6
 def detect_intents(text: str, profile: Profile) -> list[str]:
     """All intents a message carries, in a stable order. Profile phrases add `human_request`/`stop_word`."""
     found = [name for name, rx in INTENT_PATTERNS.items() if rx.search(text)]
-    if "confirm" in found and ("?" in text or len(text.split()) > _SHORT_CONFIRM_WORDS):
+    if "confirm" in found and ("?" in text or len(text.split()) > _SHORT_CONFIRM_WORDS
+                               or {"objection", "refuse", "cancel"} & set(found)):
         found.remove("confirm")  # «ок, а мишка есть?» asks; it does not agree to the last offer
     if "cancel" in found and "refuse" not in found:
         found.append("refuse")
