@@ -87,6 +87,7 @@ T: dict[str, dict[str, str]] = {
     },
     "scarce": {"ru": "Их осталось совсем немного.", "en": "Only a few are left."},
     "cta_add": {"ru": "Добавить в корзину?", "en": "Shall I add it to your cart?"},
+    "cta_all": {"ru": "Добавить всё в корзину?", "en": "Shall I add all of it to your cart?"},
     "cta_choose": {"ru": "Какой вариант вам ближе?", "en": "Which one do you prefer?"},
     "cart_added": {"ru": "Добавил в корзину: {lines}.", "en": "Added to your cart: {lines}."},
     "cart_limited": {
@@ -345,7 +346,7 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         return
 
     if req.unknown_item and not items:
-        what = " ".join(re.sub(r"[^\w\s-]|\d", " ", req.unknown_item).split()[:4])[:60] or "…"
+        what = " ".join(re.sub(r"[^\w\s.-]", " ", req.unknown_item).split()[:5])[:60] or "…"
         r.add("unknown", what=what)
         similar = [s for a in req.alternatives if (s := catalog.get(a.sku)) is not None and s.in_stock][:2]
         if similar:
@@ -441,6 +442,11 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
     if items:
         if "human_request" in it:
             r.add(t("human", lang).split(".")[0] + ".")
+        if len(req.requested) >= 2:  # «5 шариков и мишку»: several things at once, each as asked
+            refs = [f"{{line:{q.sku}:{q.qty}}}" if q.qty > 1 else _ref(q.sku, req) for q in req.requested]
+            r.add("; ".join(refs) + ".")
+            r.add("cta_all")
+            return
         if len(items) == 1 or ("browse" not in it and _dominant(req.matches)):
             _one_item(r, items[0], catalog, req, cart_skus, offered)
         else:

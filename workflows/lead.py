@@ -322,6 +322,8 @@ class LeadWorkflow:
             [CartLine(sku=s.last_skus[0], qty=0)] if s.last_skus else [])
         if explicit or ("checkout" in intents and not s.cart):
             lines = list(a.requested)
+            if not lines and s.pending:  # «да, оформляем» after «5 шариков и мишку»: what was named
+                lines = list(s.pending)
             if not lines and a.matches:
                 lines = [CartLine(sku=a.matches[0].sku, qty=a.quantity or 0)]
             if lines and s.offered_sku and _ALSO.search(a.masked_text or "") and \
