@@ -15,15 +15,15 @@ from workflows.types import ComposeRequest, ItemFact, ReplyRequest, Stage
 
 T: dict[str, dict[str, str]] = {
     "greeting": {
-        "ru": "Здравствуйте! Я консультант магазина «{shop}»: подскажу цены и наличие, помогу подобрать и оформить "
+        "ru": "Здравствуйте! Я консультант {shop}: подскажу цены и наличие, помогу подобрать и оформить "
               "заказ. Что вы ищете?",
-        "en": "Hello! I'm the {shop} sales assistant: I can check prices and stock, help you choose and place "
+        "en": "Hello! I'm {shop}sales assistant: I can check prices and stock, help you choose and place "
               "an order. What are you looking for?",
     },
     "joined": {
-        "ru": "Добро пожаловать! Я консультант магазина «{shop}». Если что-то присмотрели — напишите, подскажу "
+        "ru": "Добро пожаловать! Я консультант {shop}. Если что-то присмотрели — напишите, подскажу "
               "цену и наличие. Что вас интересует?",
-        "en": "Welcome! I'm the {shop} assistant. If something caught your eye, write to me and I'll check the "
+        "en": "Welcome! I'm {shop}assistant. If something caught your eye, write to me and I'll check the "
               "price and stock. What are you interested in?",
     },
     "voice": {
@@ -64,6 +64,10 @@ T: dict[str, dict[str, str]] = {
         "en": "Let me check on \"{what}\" — it isn't in our catalog right now; I've passed the question to a "
               "manager who will get back to you.",
     },
+    "unknown_plain": {
+        "ru": "Уточняю — такой позиции в каталоге сейчас нет, я передал вопрос менеджеру, он ответит.",
+        "en": "Let me check — that isn't in our catalog right now; I've passed the question to a manager.",
+    },
     "unknown_next": {
         "ru": "А пока — что ещё подобрать?",
         "en": "Meanwhile, is there anything else I can find for you?",
@@ -87,6 +91,7 @@ T: dict[str, dict[str, str]] = {
     },
     "scarce": {"ru": "Их осталось совсем немного.", "en": "Only a few are left."},
     "cta_add": {"ru": "Добавить в корзину?", "en": "Shall I add it to your cart?"},
+    "qty_line": {"ru": "Расчёт: {line}.", "en": "That's {line}."},
     "cta_all": {"ru": "Добавить всё в корзину?", "en": "Shall I add all of it to your cart?"},
     "cta_choose": {"ru": "Какой вариант вам ближе?", "en": "Which one do you prefer?"},
     "cart_added": {"ru": "Добавил в корзину: {lines}.", "en": "Added to your cart: {lines}."},
@@ -94,6 +99,8 @@ T: dict[str, dict[str, str]] = {
         "ru": "Больше нет — {stock_slot}, положил все.",
         "en": "That's all we have — {stock_slot}, all added.",
     },
+    "cart_limited_plain": {"ru": "Больше сейчас нет — положил сколько есть.", "en": "That's all we have now — all "
+                           "added."},
     "order_status": {
         "ru": "Передаю ваш вопрос менеджеру — он проверит заказ и ответит здесь в ближайшее время. Подскажете номер "
               "заказа или телефон, на который оформляли?",
@@ -118,9 +125,9 @@ T: dict[str, dict[str, str]] = {
         "en": "Let me check that with a manager — they'll answer you here.",
     },
     "smalltalk": {
-        "ru": "Я виртуальный консультант магазина «{shop}»: подскажу цены и наличие и помогу оформить заказ. "
+        "ru": "Я виртуальный консультант {shop}: подскажу цены и наличие и помогу оформить заказ. "
               "Что вы ищете?",
-        "en": "I'm the {shop} virtual assistant: I can check prices and stock and help you order. What are you "
+        "en": "I'm {shop}virtual assistant: I can check prices and stock and help you order. What are you "
               "looking for?",
     },
     "order_done": {
@@ -261,6 +268,13 @@ def _lines(cart_skus_qty: list[tuple[str, int]]) -> str:
     return "; ".join(f"{{line:{sku}:{qty}}}" for sku, qty in cart_skus_qty)
 
 
+def _shop(name: str, lang: str) -> str:
+    """«магазина «Имя»» / "the Name " — or just the generic words when the profile has no shop name."""
+    if lang == "en":
+        return f"the {name} " if name else "the shop's "
+    return f"магазина «{name}»" if name else "магазина"
+
+
 def _ref(sku: str, req: ReplyRequest, *, stock: bool = True) -> str:
     return item_ref(sku, stock=stock and req.profile.show_stock)
 
@@ -303,7 +317,7 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
     if card_number:
         r.add("card_warning")
     if kind == "joined":
-        r.add("joined", shop=req.profile.shop_name)
+        r.add("joined", shop=_shop(req.profile.shop_name, lang))
         return
     if kind == "voice":
         r.add("voice")
@@ -346,8 +360,11 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         return
 
     if req.unknown_item and not items:
-        what = " ".join(re.sub(r"[^\w\s.-]", " ", req.unknown_item).split()[:5])[:60] or "…"
-        r.add("unknown", what=what)
+        words = re.sub(r"[^\w\s.-]", " ", req.unknown_item).split()
+        if 0 < len(words) <= 3 and all(any(ch.isalpha() for ch in w) for w in words):
+            r.add("unknown", what=" ".join(words)[:48])
+        else:  # long or odd text is never quoted back to the customer
+            r.add("unknown_plain")
         similar = [s for a in req.alternatives if (s := catalog.get(a.sku)) is not None and s.in_stock][:2]
         if similar:
             r.add(t("similar", lang) + " " + "; ".join(_ref(s.sku, req) for s in similar) + ".")
@@ -365,7 +382,8 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
                 item = catalog.get(c.sku)
                 asked = next((q.qty for q in req.requested if q.sku == c.sku and q.qty), None) or req.quantity_asked
                 if item and 0 < item.stock <= c.qty and (asked or 0) > item.stock:
-                    r.add("cart_limited", stock_slot=f"{{stock:{c.sku}}}")
+                    r.add("cart_limited", stock_slot=f"{{stock:{c.sku}}}") if req.profile.show_stock else \
+                        r.add("cart_limited_plain")
         for sku in req.cart_skipped:
             item = catalog.get(sku)
             if item is None:
@@ -470,10 +488,10 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         r.add("cta_order" if req.cart else "something_else")
         return
     if "smalltalk" in it:
-        r.add("smalltalk", shop=req.profile.shop_name)
+        r.add("smalltalk", shop=_shop(req.profile.shop_name, lang))
         return
     if "greeting" in it and "injection" not in it:
-        r.add("greeting", shop=req.profile.shop_name)
+        r.add("greeting", shop=_shop(req.profile.shop_name, lang))
         return
     if "injection" in it:
         r.add("offtopic")
@@ -499,6 +517,9 @@ def _one_item(r: Reply, item: Item, catalog: Catalog, req: ReplyRequest, cart_sk
             r.add("no_alternative")
         return
     r.add(_ref(item.sku, req) + ".")
+    asked = req.quantity_asked or next((q.qty for q in req.requested if q.sku == item.sku and q.qty), 0)
+    if asked > 1:  # «5 штук можно?»: the line total, computed by the catalog
+        r.add(t("qty_line", r.lang, line=f"{{line:{item.sku}:{min(asked, item.stock)}}}"))
     r.offered = item.sku
     if 0 < item.stock <= 3 and req.profile.urgency >= 0.5 and req.profile.show_stock:
         r.add("scarce")  # scarcity only where the stock backs it

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import metrics, rules
+from activities import metrics, morph, rules
 from activities.guard import check_reply as guard_check
 from activities.llm import ChatModel, generate_draft
 from activities.profiles import ProfileStore
@@ -104,16 +104,50 @@ def fact(item: Item, confidence: float = 1.0) -> ItemFact:
 _NOT_NAMES = frozenset({
     "мой", "моя", "мои", "телефон", "тел", "номер", "почта", "вот", "да", "нет", "пишите", "звоните", "здравствуйте",
     "привет", "спасибо", "ок", "хорошо", "конечно", "давайте", "оформляйте", "записывайте", "my", "phone", "number",
-    "email", "mail", "here", "yes", "ok", "okay", "sure", "thanks", "hello", "hi", "call", "please", "tel",
+    "email", "mail", "here", "yes", "ok", "okay", "sure", "thanks", "hello", "hi", "call", "please", "tel", "name",
+    "contact", "add", "take", "buy", "order", "checkout", "both", "and", "the", "i", "i'm", "me", "is", "it", "this",
 })
+_WORD = re.compile(r"[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'-]*")
+_EXPLICIT_NAME = re.compile(r"\b(?:name|имя)\s*(?:is|:|-|—)?\s*([A-ZА-ЯЁ][a-zа-яё'-]+)", re.I)
 
 
 def bare_name(text: str) -> str | None:
-    """A name typed next to a contact («Анна, +7 912…», "John 555-0101"): a leading capitalised word."""
-    m = re.match(r"\s*([A-ZА-ЯЁ][a-zа-яё]{1,19})(?:\s+([A-ZА-ЯЁ][a-zа-яё]{1,24}))?(?=[\s,.:;!-])", text)
-    if not m or m.group(1).lower() in _NOT_NAMES:
-        return None
-    return m.group(1) if not m.group(2) or m.group(2).lower() in _NOT_NAMES else f"{m.group(1)} {m.group(2)}"
+    """A name typed next to a contact («Беру. Мария, +7 916…», "Name: Lena, lena@web.de").
+
+    Russian: a word the dictionary knows as a first name (never «Берём» or «Стол»). Latin: a capitalised
+    word that is not an everyday English word, taken after "name"/"I'm" or right before the contact.
+    """
+    clean = re.sub(r"\S+@\S+|\+?\d[\d\s()\-]{6,}\d", " | ", text)
+    if m := _EXPLICIT_NAME.search(clean):
+        return m.group(1)
+    words = list(_WORD.finditer(clean))
+    for i, m in enumerate(words):
+        word = m.group(0)
+        if word.lower() in _NOT_NAMES:
+            continue
+        if morph.is_first_name(word) and (word[0].isupper() or len(words) <= 3):
+            surname = words[i + 1].group(0) if i + 1 < len(words) else ""
+            if surname and surname[0].isupper() and not morph.is_first_name(surname) and \
+                    clean[m.end():words[i + 1].start()].strip() == "" and surname.lower() not in _NOT_NAMES:
+                return f"{word[0].upper()}{word[1:]} {surname}"
+            return word[0].upper() + word[1:]
+    def latin_name(word: str) -> bool:
+        return word[0].isupper() and word.isascii() and word.lower() not in _NOT_NAMES and \
+            word.lower() not in morph.EN_NOT_PRODUCT
+
+    for i, m in enumerate(words):
+        if latin_name(m.group(0)) and "|" in clean[m.end():m.end() + 4]:
+            prev = words[i - 1] if i else None
+            if prev and latin_name(prev.group(0)) and clean[prev.end():m.start()].strip() == "":
+                return f"{prev.group(0)} {m.group(0)}"
+            return m.group(0)
+    return None
+
+
+_PRONOUN_REF = re.compile(r"\b(его|её|ее|их|него|неё|нее|них|ему|ней|нему|им|этот|эту|эти|этого|этой|этих|такой|"
+                          r"такую|такие|it|them|this|that|these|those|this\s+one|that\s+one)\b", re.I)
+_BOTH = re.compile(r"\b(оба|обе|обоих|both)\b", re.I)
+_ALL = re.compile(r"\b(вс[её]|all(\s+of\s+(them|it))?|everything)\b", re.I)
 
 
 class TurnActivities:
@@ -154,6 +188,8 @@ class TurnActivities:
         if "lang_ru" in it or "lang_en" in it:
             language = "ru" if "lang_ru" in it else "en"
         query = search_text(text)
+        if name:  # «Иван, +7…»: a name is not a product
+            query = " ".join(query.replace(name, " ").split())
         quantity = policy.extract_quantity(query)
 
         hits = search(catalog, query, limit=5) if query.strip() else []
@@ -168,13 +204,20 @@ class TurnActivities:
                 if line.sku not in known and (item := catalog.get(line.sku)) is not None:
                     matches.insert(0, fact(item))
         unknown = None
+        context = [i for s in req.last_skus if (i := catalog.get(s)) is not None]
+        refers = bool(context) and _PRONOUN_REF.search(text) is not None
+        if context and it & {"buy", "confirm", "checkout"} and (
+                (both := _BOTH.search(text)) or ("confirm" not in it and _ALL.search(text))):
+            requested = [CartLine(sku=i.sku, qty=0) for i in context[: 2 if both else 4]]
+            matches = [fact(i) for i in context[: len(requested)]]
         if not matches:
             phrase = product_phrase(query)
+            phrase = morph.product_words(phrase) if phrase else None
             asking = bool(it & ASKING) or (query.rstrip().endswith("?") and not it - QUIET)
-            if phrase and asking and not it & NOT_ITEMS:
+            if phrase and asking and not it & NOT_ITEMS and not (refers or (context and quantity)):
                 unknown = phrase
-            elif req.last_skus and (it & CONTEXT_FOLLOWING or quantity):
-                matches = [fact(i) for s in req.last_skus[:1] if (i := catalog.get(s)) is not None]
+            elif context and (it & CONTEXT_FOLLOWING or quantity or refers):
+                matches = [fact(context[0])]
         needs_human = None
         for topic in ("hours", "warranty", "returns"):
             if topic in it and not profile.info(topic, language):

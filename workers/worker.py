@@ -6,7 +6,6 @@ through the workflow sandbox so a burst of new leads does not re-import them per
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
 
 PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "workflows", "catalog", "neuroseller", "rapidfuzz",
-               "snowballstemmer")
+               "snowballstemmer", "pymorphy3")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -53,8 +52,7 @@ def build_worker(
         workflows=[LeadWorkflow],
         activities=[*turn.all(), *extra_activities],
         workflow_runner=sandbox_runner(),
-        activity_executor=concurrent.futures.ThreadPoolExecutor(max_workers=16),
-        max_concurrent_activities=16,
+        max_concurrent_activities=200,  # all our activities are async: slots, not threads
         max_concurrent_local_activities=200,
         max_concurrent_workflow_tasks=200,
     )

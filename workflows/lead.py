@@ -316,6 +316,8 @@ class LeadWorkflow:
         if "refuse" in intents:
             s.pending = []
             return [], []
+        if "discount" in intents:  # «30% off or I walk» bargains; it does not buy
+            return [], []
         lines: list[CartLine] = []
         explicit = "buy" in intents or ("need" in intents and bool(a.quantity or any(r.qty for r in a.requested)))
         remembered = list(s.pending) or ([CartLine(sku=s.offered_sku, qty=0)] if s.offered_sku else []) or (
@@ -333,6 +335,8 @@ class LeadWorkflow:
                 lines = remembered
         elif "confirm" in intents and s.stage in (Stage.OFFER, Stage.OBJECTIONS, Stage.DISCOVERY):
             lines = list(a.requested) or remembered
+        elif "cart" in intents and not s.cart and s.pending:  # «итого?» after «сыворотку 2 и шампунь 3»
+            lines = list(s.pending)
         elif a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus) \
                 and not intents & {"price", "availability", "browse"}:
             lines = [CartLine(sku=a.matches[0].sku if a.matches else s.last_skus[0], qty=a.quantity)]

@@ -71,7 +71,7 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b", r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)",
                r"\badd\b.*\b(cart|basket|order|too|also|as\s+well)\b", r"\badd\s+(it|this|that|one|\d)",
                r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b", r"\bлет\s+ми\b", r"\bдавайте\s+\d",
-               r"\bgive\s+me\s+\d", r"\bi'?ll\s+get\b", r"\bi'?ll\s+have\b"),
+               r"\bgive\s+me\s+\d+\s*(x|pcs|pieces|of)?\s+[a-z]", r"\bi'?ll\s+get\b", r"\badd\b", r"\bi'?ll\s+have\b"),
     "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bзапиш(и|ите)\b", r"\bзаписыва(йте|й|ть)\b",
                     r"\bbook\s+(it|me|a|an|the)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
                     r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
@@ -84,7 +84,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                     r"\bdeliver", r"\bshipping\b", r"\bship\b", r"\bpick\s*up\b", r"\bcourier"),
     "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсч[её]т\b",
                    r"\bpay(ment)?\b", r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
-    "discount": _rx(r"\bскидк", r"\d+\s*%\s*(off|discount|скидк)", r"\bсбавь", r"\bподешевле\s+отда",
+    "discount": _rx(r"\bскидк", r"^\W*(\w+\W+){0,3}\d{1,2}\s*%\W*\??\W*$", r"\d+\s*%\s*(off|discount|скидк)",
+                    r"\bсбавь", r"\bподешевле\s+отда",
                     r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
                     r"\bdiscount", r"\bpromo\s*code", r"\bcoupon", r"\bsale\b"),
     "objection": _rx(r"\bдорого", r"\bдороговат", r"\bподумаю\b", r"\bподумать\b", r"\bне\s+уверен", r"\bсомнева",
@@ -101,7 +102,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                   r"\bcancel\b", r"\bchanged\s+my\s+mind\b", r"\bnever\s*mind\b"),
     "refuse": _rx(r"\bне\s+надо\b", r"\bне\s+нужно\b", r"^\W*нет\b", r"\bno\s+thanks\b", r"^\W*no\b",
                   r"\bnot\s+interested", r"\bне\s+интересно"),
-    "confirm": _rx(r"^\W*(\w+\W+)?(давай(те)?|беру|оформляем)\W*$",
+    "confirm": _rx(r"^\W*(\w+\W+)?(давай(те)?|беру|оформляем)\W*$", r"^\W*(вс[её]\s+)?(верно|правильно)\b",
+                   r"^\W*(that'?s\s+)?(correct|right)\b",
                    r"^\W*(да|давай(те)?|ок|окей|ok|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|отлично|супер|"
                    r"норм|нормально|пойд[её]т|подойд[её]т|устраивает|годится|ладно|можно|"
                    r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
@@ -116,9 +118,11 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                      r"\bгабарит", r"\bхарактеристик", r"\bcolou?rs?\b", r"\bsizes?\b", r"\blength\b", r"\bweigh",
                      r"\bmaterial", r"\bdimensions?\b", r"\bspecs?\b", r"\bподробнее\b", r"\bdetails?\b"),
     "hours": _rx(r"\bчасы\s+работы", r"\bработаете\s+(в|во|по)\s+\w+", r"\bкогда\s+(вы\s+)?работаете",
-                 r"\b(open|work)\s+on\s+(sun|sat|mon|tue|wed|thu|fri|week)", r"\b(today|tomorrow|tonight)\b\s*\??\s*$",
-                 r"\bсегодня\s*\??\s*$", r"\bзавтра\s*\??\s*$", r"\bв\s+какое\s+время\b", r"\bwhat\s+time\b",
-                 r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(открыва|закрыва|работа)",
+                 r"\b(open|work)\s+on\s+(sun|sat|mon|tue|wed|thu|fri|week)",
+                 r"\b(can|could|will)\s+you\b.*\b(today|tomorrow|tonight)\b",
+                 r"\b(успеете|сделаете|сможете|можно)\b.*\b(сегодня|завтра)\b", r"\bв\s+какое\s+время\b",
+                 r"\bwhat\s+time\b",
+                 r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(вы\s+)?(открыва|закрыва|работа)",
                  r"\bрежим\s+работы", r"\bвыходн", r"\bopening\s+hours", r"\bwhen\s+(are\s+you|do\s+you)\s+open",
                  r"\bbusiness\s+hours", r"\bадрес\s+магазин", r"\bгде\s+(вы\s+)?находит"),
     "warranty": _rx(r"\bгарант", r"\bwarrant", r"\bguarantee"),
@@ -128,7 +132,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                    r"\benglish\s+please\b"),
     "order_status": _rx(r"\bгде\s+(мой|наш)\s+заказ", r"\bстатус\s+заказа",
                         r"\bкогда\s+(привезут|доставят|будет\s+заказ)",
-                        r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)", r"\bwhere\s+is\s+my\s+order",
+                        r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)",
+                        r"\bwhere\s*(is|'?s)\s+my\s+(order|parcel|package|delivery)",
                         r"\border\s+status\b", r"\bmy\s+order\s+(hasn'?t|has\s+not|didn'?t)",
                         r"\btrack(ing)?\s+(number|my)"),
     "smalltalk": _rx(r"\bкак\s+(у\s+тебя\s+|у\s+вас\s+)?(дела|жизнь|поживаешь)", r"\bhow'?s\s+(your|it|the)\s+\w+",
@@ -154,20 +159,34 @@ _SHORT_CONFIRM_WORDS = 6
 def detect_intents(text: str, profile: Profile) -> list[str]:
     """All intents a message carries, in a stable order. Profile phrases add `human_request`/`stop_word`."""
     found = [name for name, rx in INTENT_PATTERNS.items() if rx.search(text)]
-    if "confirm" in found and ("?" in text or len(text.split()) > _SHORT_CONFIRM_WORDS
-                               or {"objection", "refuse", "cancel"} & set(found)):
+    asks = {"price", "availability", "browse", "need", "attribute", "discount"} & set(found)
+    if "confirm" in found and (("?" in text and asks) or len(text.split()) > _SHORT_CONFIRM_WORDS
+                               or {"objection", "refuse", "cancel", "thanks", "bye", "discount"} & set(found)):
         found.remove("confirm")  # «ок, а мишка есть?» asks; it does not agree to the last offer
+    if "cancel" in found and _changed_mind_back(text):
+        found.remove("cancel")  # «передумал, всё-таки оформляйте»: the last word counts
     if "cancel" in found and "refuse" not in found:
         found.append("refuse")
     if "browse" in found and "availability" in found:
         found.remove("availability")  # «что есть из букетов?» browses; it does not ask for one item
-    if "order_status" in found and "checkout" in found:
-        found.remove("checkout")
+    for shadowed in ("checkout", "cart"):
+        if "order_status" in found and shadowed in found:
+            found.remove(shadowed)
     if any(phrase_in(p, text) for p in profile.escalation_phrases):
         found.append("human_request")
     if any(phrase_in(w, text) for w in profile.stop_words):
         found.append("stop_word")
     return found
+
+
+_BUY_AGAIN = re.compile(r"оформ\w*|\bбер[уё]м?\b|возьм\w*|закаж\w*|заказыва\w*|добав\w*|верни\w*|checkout|"
+                        r"place\s+(the\s+)?order|take\s+it|\bbuy\b|\badd\b", re.I)
+
+
+def _changed_mind_back(text: str) -> bool:
+    cancel = INTENT_PATTERNS["cancel"]
+    last_cancel = max((m.end() for m in cancel.finditer(text)), default=-1)
+    return any(m.start() > last_cancel for m in _BUY_AGAIN.finditer(text)) and last_cancel >= 0
 
 
 def phrase_in(phrase: str, text: str) -> bool:

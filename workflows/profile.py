@@ -47,7 +47,7 @@ class Profile(BaseModel):
 
     name: str = "default"
     chats: list[str] = Field(default_factory=list)
-    shop_name: str = "Магазин"
+    shop_name: str = ""  # empty: replies say "the shop" without a name
     system_prompt: str = (
         "Ты — вежливый продавец-консультант магазина. Отвечай кратко, по делу, "
         "предлагай подходящие товары из каталога и всегда заканчивай следующим шагом."
