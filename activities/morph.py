@@ -40,9 +40,16 @@ def is_first_name(word: str) -> bool:
     return bool(parses) and (parses[0][1] or (len(parses) > 1 and parses[1][1] and parses[1][2] >= 0.2))
 
 
+_RU_NOT_PRODUCT = frozenset("""год года году лет месяц месяца неделя неделю недели день дня дней сегодня завтра
+время раз склад складе складу наличие наличии магазин магазине сайт сайте канал канале цена цену цены стоимость
+""".split())
+
+
 def could_be_product(word: str) -> bool:
     """False for words that cannot name an item: verbs, pronouns, conjunctions, adverbs, generic English."""
     low = word.lower()
+    if low in _RU_NOT_PRODUCT:
+        return False
     if not _CYR.search(word):
         return low not in EN_NOT_PRODUCT and not low.isdigit()
     parses = _parses(low)

@@ -144,8 +144,8 @@ def bare_name(text: str) -> str | None:
     return None
 
 
-_PRONOUN_REF = re.compile(r"\b(его|её|ее|их|него|неё|нее|них|ему|ней|нему|им|этот|эту|эти|этого|этой|этих|такой|"
-                          r"такую|такие|it|them|this|that|these|those|this\s+one|that\s+one)\b", re.I)
+_PRONOUN_REF = re.compile(r"\b(он|она|оно|они|его|её|ее|их|него|неё|нее|них|ему|ней|нему|им|этот|эту|эти|этого|"
+                          r"этой|этих|такой|такую|такие|it|them|this|that|these|those|this\s+one|that\s+one)\b", re.I)
 _BOTH = re.compile(r"\b(оба|обе|обоих|both)\b", re.I)
 _ALL = re.compile(r"\b(вс[её]|all(\s+of\s+(them|it))?|everything)\b", re.I)
 

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         EventRecord,
         GuardVerdict,
         IncomingMessage,
+        ItemFact,
         LeadInput,
         LeadRecord,
         LeadState,
@@ -261,7 +262,7 @@ class LeadWorkflow:
             self._escalate("question", analysis.needs_human)
         s.stage = policy.next_stage(s.stage, intents, has_matches=bool(matches), cart_nonempty=bool(s.cart),
                                     has_contact=bool(s.lead.contact))
-        await self._refresh_cart_value()
+        await self._refresh_cart_value(matches if s.lead.captured else None)
 
         req = self._reply_request(msg, analysis)
         req.cart_added, req.cart_skipped = added, skipped
@@ -324,15 +325,13 @@ class LeadWorkflow:
             [CartLine(sku=s.last_skus[0], qty=0)] if s.last_skus else [])
         if explicit or ("checkout" in intents and not s.cart):
             lines = list(a.requested)
-            if not lines and s.pending:  # «да, оформляем» after «5 шариков и мишку»: what was named
-                lines = list(s.pending)
+            if not lines:  # nothing named now: what was named or offered before («тогда большие, беру»)
+                lines = remembered
             if not lines and a.matches:
                 lines = [CartLine(sku=a.matches[0].sku, qty=a.quantity or 0)]
             if lines and s.offered_sku and _ALSO.search(a.masked_text or "") and \
                     s.offered_sku not in {c.sku for c in s.cart} | {x.sku for x in lines}:
                 lines.insert(0, CartLine(sku=s.offered_sku, qty=0))  # «беру и носки к ним»: both
-            if not lines:
-                lines = remembered
         elif "confirm" in intents and s.stage in (Stage.OFFER, Stage.OBJECTIONS, Stage.DISCOVERY):
             lines = list(a.requested) or remembered
         elif "cart" in intents and not s.cart and s.pending:  # «итого?» after «сыворотку 2 и шампунь 3»
@@ -543,12 +542,16 @@ class LeadWorkflow:
 
     # ---- state bookkeeping, search attributes, CRM batches ------------------------------------
 
-    async def _refresh_cart_value(self) -> None:
+    async def _refresh_cart_value(self, interest: list[ItemFact] | None = None) -> None:
+        """The lead's items and amount: the cart when there is one, else the items asked about."""
         s = self._s
         if not s.cart and s.lead.status == LeadStatus.LOST:
             return  # a cancelled order keeps what it was about, for the manager's report
-        if not s.cart and not s.last_skus:
-            s.lead.amount = None
+        if not s.cart:
+            if interest:
+                s.lead.items = [f.name for f in interest[:3]]
+                s.lead.amount = interest[0].promo_price if interest[0].promo_price is not None else interest[0].price
+                s.lead.currency = interest[0].currency
             return
         res = await self._compose("card")
         s.lead.items = res.cart_lines

@@ -67,6 +67,7 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "need": _rx(r"\bнуж(ен|на|но|ны)\b", r"\bищу\b", r"\bподбер", r"\bхочу\b", r"\bi\s+need\b", r"\blooking\s+for\b",
                 r"\bi('m|\s+am)\s+looking", r"\bi\s+want\b", r"\bi'?d\s+like\b"),
     "buy": _rx(r"хочу\s+(купить|заказать|взять|оформить)", r"\bкуплю\b", r"\bберу\b", r"\bвозьму\b", r"\bвозьм[её]м\b",
+               r"\bбер[её]м\b", r"\bкупим\b", r"\bзакажем\b",
                r"\bзаказ(ать|ываю|ала|ал)\b", r"добав(ь|ьте|ить|лю)\b", r"\bв\s+корзину\b", r"\bположи(те)?\b",
                r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b", r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)",
                r"\badd\b.*\b(cart|basket|order|too|also|as\s+well)\b", r"\badd\s+(it|this|that|one|\d)",
@@ -75,7 +76,9 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bзапиш(и|ите)\b", r"\bзаписыва(йте|й|ть)\b",
                     r"\bbook\s+(it|me|a|an|the)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
                     r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
-    "browse": _rx(r"\bчто\s+(есть|у\s+вас|посовету|предлож|можете\s+предлож)", r"\bкакие\b.*\b(есть|бывают|у\s+вас)",
+    "browse": _rx(r"\bподар(ок|ка|ки|ить)\b", r"\bgift\b",
+                  r"\bpresent\s+for\b", r"\bчто\s+(есть|у\s+вас|посовету|предлож|можете\s+предлож)",
+                  r"\bкакие\b.*\b(есть|бывают|у\s+вас)",
                   r"посовет(уй|уйте)", r"\bассортимент", r"\bкаталог", r"\bвыбор\b",
                   r"what\s+do\s+you\s+(have|sell|offer)", r"\brecommend", r"\bsuggest", r"\bcatalog",
                   r"\bwhat\s+\w+\s+do\s+you\s+have", r"\bwhat\s+(kinds?|types?|options)\b", r"\bвариант(ы|ов)\b"),
@@ -149,7 +152,10 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                      r"режим\s+разработчика", r"pretend\s+to\s+be", r"притвор", r"role\s*-?\s*play", r"ролев",
                      r"price\s+update", r"new\s+prices?\b", r"новые\s+цены", r"твои\s+инструкции",
                      r"your\s+instructions",
-                     r"\bпароль\b", r"\bpassword\b", r"\bsecret\b", r"\bсекрет"),
+                     r"\bпароль\b", r"\bpassword\b", r"what\s+were\s+you\s+told", r"before\s+this\s+conversation",
+                     r"(repeat|print|show|reveal)\s+(the\s+|your\s+)?(instructions|prompt|rules|text\s+above)",
+                     r"(повтори|покажи|выведи)\s+(свои\s+|твои\s+)?(инструкции|промпт|правила)",
+                     r"\bstep\s+\d+\s*:", r"\bsecret\b", r"\bсекрет"),
 }
 
 BUYING_INTENTS = frozenset({"price", "availability", "buy", "checkout", "discount", "need"})
