@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import metrics, morph, rules
+from activities import draft_policy, metrics, morph, rules
 from activities.guard import check_reply as guard_check
 from activities.llm import ChatModel, generate_draft
 from activities.profiles import ProfileStore
@@ -285,16 +285,32 @@ class TurnActivities:
         started = time.perf_counter()
         try:
             return await generate_draft(req, self.model)
-        except Exception as err:
+        except ApplicationError as err:  # a provider may echo our key in its error: never let it travel
+            metrics.MODEL_ERRORS.labels(provider, err.type or "error").inc()
+            raise ApplicationError(self.scrub(str(err)), type=err.type, non_retryable=err.non_retryable,
+                                   next_retry_delay=err.next_retry_delay) from None
+        except Exception as err:  # noqa: BLE001 - re-raised as a scrubbed, retryable application error
             metrics.MODEL_ERRORS.labels(provider, type(err).__name__).inc()
-            raise
+            raise ApplicationError(self.scrub(f"{type(err).__name__}: {err}"), type="LLMUnavailable") from None
         finally:
             metrics.MODEL_SECONDS.labels(provider).observe(time.perf_counter() - started)
 
     @activity.defn(name="check_reply")
     async def check_reply(self, req: CheckRequest) -> GuardVerdict:
-        verdict = guard_check(req.draft.text, req.request, self._catalog(), self.secrets,
-                              req.request.profile.system_prompt)
+        catalog = self._catalog()
+        draft = draft_policy.normalize(req.draft.text)
+        problems = draft_policy.check_draft(draft, req.request, catalog, self.secrets)
+        if problems:  # the model's own words carried a fact, a link, a name or a secret: never sent
+            metrics.REPLIES.labels(req.draft.provider, "rejected").inc()
+            for kind in metrics.guard_problem_kinds(problems):
+                metrics.GUARD_PROBLEMS.labels(kind).inc()
+            return GuardVerdict(ok=False, problems=problems)
+        draft = draft_policy.fill_profile_slots(draft, req.request)
+        verdict = guard_check(draft, req.request, catalog, self.secrets, req.request.profile.system_prompt)
+        if verdict.ok and not verdict.text.rstrip().endswith("?"):  # «…думайте сами.» is no next step
+            ctas = req.request.profile.ctas(req.request.language)
+            verdict.text = f"{verdict.text.rstrip()} {ctas[len(req.request.history) % len(ctas)]}"
+            verdict.added_cta = True
         metrics.REPLIES.labels(req.draft.provider, "ok" if verdict.ok else "rejected").inc()
         for kind in metrics.guard_problem_kinds(verdict.problems):
             metrics.GUARD_PROBLEMS.labels(kind).inc()
@@ -322,6 +338,12 @@ class TurnActivities:
         text = rules.compose_text(req, catalog, profile.shop_name)
         rendered = render_slots(text, catalog, req.cart, req.language)
         return ComposeResult(text=rendered.text, cart_lines=lines, cart_value=total, currency=currency)
+
+    def scrub(self, text: str) -> str:
+        """Error text without our secrets or anything key-shaped (it ends up in histories and escalations)."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return re.sub(r"\b(sk|pk|rk)-[\w-]{6,}|Bearer\s+\S+|\b[A-Za-z0-9_-]{32,}\b", "***", text)
 
     def all(self) -> list[Callable]:
         return [self.analyze_turn, self.rules_reply, self.generate_reply, self.check_reply, self.compose_message]

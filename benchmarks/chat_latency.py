@@ -64,8 +64,8 @@ async def run_floor(client: Client, task_queue: str, dialogues: int, turns: int,
     async def one(i: int) -> None:
         wid = f"floor-{uuid.uuid4().hex[:10]}"
         for t in range(turns):
-            if pace and t:
-                await asyncio.sleep(rng.uniform(*pace))
+            if pace:
+                await asyncio.sleep(rng.uniform(0, pace[1]) if t == 0 else rng.uniform(*pace))
             started = time.perf_counter()
             op = WithStartWorkflowOperation(FloorWorkflow.run, id=wid, task_queue=task_queue,
                                             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
@@ -86,8 +86,8 @@ async def run_leads(client: Client, settings: Settings, task_queue: str, dialogu
     async def one(i: int) -> None:
         inp = lead_input(settings, channel="bench", chat_id=f"{tag}-{i}", task_queue=task_queue, persist=False)
         for t, text in enumerate(TURNS):
-            if pace and t:
-                await asyncio.sleep(rng.uniform(*pace))
+            if pace:  # customers arrive spread over one pace interval, then write every 5–10 s
+                await asyncio.sleep(rng.uniform(0, pace[1]) if t == 0 else rng.uniform(*pace))
             started = time.perf_counter()
             await send_message(client, inp, IncomingMessage(text=text, message_id=f"{tag}-{i}-{t}"))
             lat.append((time.perf_counter() - started) * 1000)

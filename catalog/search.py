@@ -24,6 +24,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 from catalog.schema import Catalog, Item
 from catalog.text import (
     CONTACT_WORDS,
+    PACKAGING_STEMS,
     STOP_TYPOS,
     Term,
     diminutive_base,
@@ -59,6 +60,7 @@ MODIFIER = 0.7
 """Weight of words after для/for in an item's text: «фонарь для палатки» is not a tent."""
 QUERY_MODIFIER = 0.5
 """Weight of such words in the question: «коврик под спальник» is mostly about a mat."""
+_CYRILLIC = re.compile(r"[а-я]")
 _SKU_TOKEN = re.compile(r"[\w\-./]+")
 _PARTS = re.compile(r"\s+(?:и|или|а также|плюс|and|or|plus)\s+|,(?!\d)|[;+&/?!]|\.(?!\d)", re.IGNORECASE)
 
@@ -87,6 +89,10 @@ class _Index:
     matches: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     phrases: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
     """First stem → (stem sequence, item position) of every name and alias that has a product word."""
+    purposes: dict[str, dict[int, float]] = field(default_factory=dict)
+    """Words after для/for in an item's text at full weight: what a «что есть для котов» question asks."""
+    name_words: set[str] = field(default_factory=set)
+    """Stems of names and aliases: a packaging word (мешок, box) names a product only when one has it."""
 
     @classmethod
     def build(cls, catalog: Catalog) -> _Index:
@@ -106,14 +112,20 @@ class _Index:
                     for term, modifier in marked_terms(value):
                         modified = modifier and not term.is_number
                         index._add(term, position, weight * (MODIFIER if modified else 1.0))
+                        if modified:
+                            index._add(term, position, weight, index.purposes)
+                        if field_name in ("name", "aliases") and not term.is_number and not term.quantity:
+                            index.name_words.add(term.value)
         vocab = set(index.words)
         for word in vocab:
             index.by_length.setdefault(len(word), []).append(word)
         index.sorted_vocab = sorted(vocab)
         return index
 
-    def _add(self, term: Term, position: int, weight: float) -> None:
-        postings = self.numbers if term.is_number else self.words
+    def _add(self, term: Term, position: int, weight: float,
+             postings: dict[str, dict[int, float]] | None = None) -> None:
+        if postings is None:
+            postings = self.numbers if term.is_number else self.words
         keys = [(term.value, weight)]
         base = None if term.is_number else diminutive_base(term.value)
         if base:
@@ -159,14 +171,37 @@ class _Index:
         return result
 
 
+_FLEETING = "еоё"
+"""Russian fleeting vowels: «косточек»/«косточки», «ложек»/«ложка» differ only by one before the last letter."""
+_VOWEL_SLIPS = (frozenset("ао"), frozenset("еи"))
+"""Unstressed vowels customers confuse (сабака → собака, милиция → мелиция)."""
+
+
+def _fleeting_vowel(a: str, b: str) -> bool:
+    long, short = (a, b) if len(a) > len(b) else (b, a)
+    return (len(long) == len(short) + 1 and len(short) >= 3 and long[-2] in _FLEETING
+            and long[:-2] == short[:-1] and long[-1] == short[-1])
+
+
+def _vowel_slip(a: str, b: str) -> bool:
+    if len(a) != len(b):
+        return False
+    diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(diff) == 1 and frozenset(diff[0]) in _VOWEL_SLIPS
+
+
 def _typo_similarity(a: str, b: str, distance: int) -> float:
     if distance == 0:
         return 1.0
     shorter = min(len(a), len(b))
     if distance == 2:
         return 0.72 if shorter >= 8 else 0.0
-    if shorter >= 6:
+    if _CYRILLIC.search(a) and _fleeting_vowel(a, b):
+        return 0.95  # another word form, not a typo
+    if shorter >= 6 or (shorter >= 5 and _vowel_slip(a, b)):
         return 0.85
+    if shorter >= 5 and len(a) != len(b):
+        return 0.8  # one letter missed or doubled in a longer word (machne → machine)
     # Short words: a swapped pair (tnet → tent) is a typo; other edits often make another word.
     return 0.8 if Levenshtein.distance(a, b) == 2 else 0.7
 
@@ -219,6 +254,11 @@ class _Query:
 
     text: str
     words: dict[str, float]
+    optional: dict[str, float]
+    """Packaging words after a quantity («3 мешка») the catalog also names: they count for an item that has
+    them, but an item without them loses nothing."""
+    purpose_only: bool
+    """Every product word came after для/for («что есть для котов»): items *for* that thing answer it."""
     numbers: list[str]
     models: frozenset[str]
     sequence: tuple[str, ...]
@@ -229,6 +269,7 @@ class _Query:
 
 def _prepare(index: _Index, text: str, had_contact: bool) -> _Query:
     words: dict[str, float] = {}  # stem → its weight in the question (modifiers count less)
+    optional: dict[str, float] = {}
     numbers: list[str] = []
     contact: dict[str, float] = {}
     for term, modifier in marked_terms(text):
@@ -236,7 +277,11 @@ def _prepare(index: _Index, text: str, had_contact: bool) -> _Query:
             numbers.append(term.value)
             continue
         weight = QUERY_MODIFIER if modifier else 1.0
-        if term.value in _CONTACT_STEMS:
+        if term.packaging and term.value not in index.name_words:
+            continue  # «2 пачки», "a bag of" in a shop that sells no bags: only how the product comes
+        if term.packaging and term.quantity:
+            optional[term.value] = max(optional.get(term.value, 0.0), weight)
+        elif term.value in _CONTACT_STEMS:
             contact[term.value] = max(contact.get(term.value, 0.0), weight)
         elif term.value in _TYPO_STEMS and not any(v >= 0.7 for _, v in index.candidates(term.value)):
             continue  # "mch", "teh": a misspelt asking word the catalog knows nothing like
@@ -244,10 +289,15 @@ def _prepare(index: _Index, text: str, had_contact: bool) -> _Query:
             words[term.value] = max(words.get(term.value, 0.0), weight)
     if not words and not had_contact:
         words = contact  # «телефоны есть?» in a phone shop: the contact word is the product
+    if not words:
+        words, optional = optional, {}  # «2 мешка?» in a shop selling bags: the bag is the product
+    purpose_only = bool(words) and all(w < 1.0 for w in words.values())
     tokens = [t for t in phrase_stems(text) if not (had_contact and t[0] in _CONTACT_STEMS)]
-    weights = tuple((QUERY_MODIFIER if modifier else 1.0) if content else 0.0 for _, content, modifier in tokens)
+    weights = tuple((QUERY_MODIFIER if modifier else 1.0)
+                    if content and (s not in PACKAGING_STEMS or s in index.name_words) else 0.0
+                    for s, content, modifier in tokens)
     numeric = tuple(s[0].isdigit() for s, _, _ in tokens)
-    return _Query(text, words, list(dict.fromkeys(numbers)), model_numbers(text),
+    return _Query(text, words, optional, purpose_only, list(dict.fromkeys(numbers)), model_numbers(text),
                   tuple(s for s, _, _ in tokens), weights, numeric)
 
 
@@ -282,19 +332,32 @@ def _coverage(index: _Index, query: _Query) -> dict[int, float]:
     words, numbers = query.words, query.numbers
     if not words:  # a bare number or pure noise names no product
         return {}
-    word_total: dict[int, float] = {}
-    for word, word_weight in words.items():
+
+    def matched(word: str, word_weight: float) -> dict[int, float]:
         best: dict[int, float] = {}
         for stem_, similarity in index.candidates(word):
-            for position, weight in index.words[stem_].items():
+            postings = index.words[stem_]
+            purposes = index.purposes.get(stem_, {}) if query.purpose_only else {}
+            for position in postings.keys() | purposes.keys():
+                weight = max(postings.get(position, 0.0), purposes.get(position, 0.0))
                 value = similarity * weight * word_weight
                 if best.get(position, 0.0) < value:
                     best[position] = value
-        for position, value in best.items():
+        return best
+
+    word_total: dict[int, float] = {}
+    for word, word_weight in words.items():
+        for position, value in matched(word, word_weight).items():
             word_total[position] = word_total.get(position, 0.0) + value
-    number_weight: dict[str, dict[int, float]] = {n: index.numbers.get(n, {}) for n in numbers}
     total_weight = sum(words.values())
-    scores = {position: total / total_weight for position, total in word_total.items()}
+    extra_weight: dict[int, float] = {}  # optional words an item has count in its share, both sides
+    for word, word_weight in query.optional.items():
+        for position, value in matched(word, word_weight).items():
+            word_total[position] = word_total.get(position, 0.0) + value
+            extra_weight[position] = extra_weight.get(position, 0.0) + word_weight
+    number_weight: dict[str, dict[int, float]] = {n: index.numbers.get(n, {}) for n in numbers}
+    scores = {position: total / (total_weight + extra_weight.get(position, 0.0))
+              for position, total in word_total.items()}
 
     cover = _phrase_cover(index, query)
     exact: set[int] = set()
@@ -333,6 +396,7 @@ def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
     index = _index(catalog)
     text, had_contact = strip_contacts(query)
     scores = _coverage(index, _prepare(index, text, had_contact))
+    whole = dict(scores)  # breaks ties between parts: «beans 1 kg from Brazil and the dripper» leads with beans
     parts = [p for p in _PARTS.split(text) if p and p.strip()]
     if len(parts) > 1:
         top = max(scores.values(), default=0.0)
@@ -349,9 +413,10 @@ def search(catalog: Catalog, query: str, limit: int = 5) -> list[SearchHit]:
         if position is not None:
             scores[position] = 1.0
 
-    def rank(position: int) -> tuple[float, bool, int, int]:
+    def rank(position: int) -> tuple[float, float, bool, int, int]:
         item = index.items[position]
-        return (-round(scores[position], 6), not item.in_stock, len(item.name), position)
+        return (-round(scores[position], 6), -round(whole.get(position, 0.0), 6), not item.in_stock,
+                len(item.name), position)
 
     ranked = sorted((p for p, s in scores.items() if s >= MIN_SCORE), key=rank)[:limit]
     return [SearchHit(item=index.items[p], score=round(min(scores[p], 1.0), 4)) for p in ranked]

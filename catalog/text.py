@@ -20,6 +20,8 @@ _TRANSLIT_STEMS: dict[str, str] = {}  # filled below, once `stem` exists
 # A token is a number (with an optional decimal part) or a run of letters; everything else separates.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-zа-я]+")
 _APOSTROPHES = re.compile(r"['’`´]")
+# Chat slang: "4 da beans" / "4 u" — a lone 4 before a determiner or pronoun is "for", not a number.
+_SLANG_FOR = re.compile(r"(?<![\w.,])4(?=\s+(?:the|da|tha|a|an|u|you|ya|me|my|ur|your|this|that|it)\b)")
 
 
 def normalize(text: str) -> str:
@@ -29,7 +31,7 @@ def normalize(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Raw word/number tokens of `text` (already normalised); punctuation and symbols separate."""
-    return _TOKEN.findall(normalize(text))
+    return _TOKEN.findall(_SLANG_FOR.sub("for", normalize(text)))
 
 
 @lru_cache(maxsize=65536)
@@ -92,6 +94,21 @@ STOP_WORDS: frozenset[str] = _forms(
     "sorry answer english russian по-русски по-английски русски русском английски английском "
     "них ним ними него нему нем ней нее ею them they their he she him her his "
     "здрасьте здрасти приветик приветики хай салют",
+    # Shop places («на складе», "in stock"), money and time: they qualify the question, never the item
+    "склад склада складе складу складом складах складов warehouse warehouses stocked instock "
+    "eur euro euros евро usd доллар долларов рубли рублях "
+    "год года году годом годы лет месяц месяца месяцев месяцу месяце неделя неделю недели недель неделе "
+    "дней днем сутки вчера послезавтра year years month months week weeks day days today tomorrow "
+    "yesterday tonight",
+    # Talking about the conversation itself (instructions, memory, quizzes): no product there
+    "step steps remember answer answers number numbers question questions told tell said say says "
+    "before after conversation chat previous previously earlier repeat forget forgot "
+    "шаг шага шаге запомни запомните запомнил ответ ответь ответьте вопрос вопроса вопросы разговор "
+    "разговора разговоре диалог диалога беседа беседы ранее раньше",
+    # Chat slang
+    "yo ya u ur da lol lmao omg bro btw idk tho pls",
+    # Amounts without a number («а его на складе много?»)
+    "много мало немного несколько побольше поменьше пару парочку couple few several",
 )
 
 # Inflected verbs/adjectives of asking, matched by stem so every form drops (продаёте/продаются...).
@@ -103,7 +120,9 @@ STOP_STEMS: frozenset[str] = frozenset(
         "ремонтируете ремонтируют чините почините почините меняете поменяете поменяйте поменять делаете "
         "сделаете перезвоните позвоните напишите свяжитесь мама маме маму мамы папа папе жена жене мужу "
         "девушке парню подруге другу сыну дочке дочери бабушке дедушке ребенку коллеге подарок подарка "
-        "fix fixing"
+        "fix fixing "
+        # «подходит ли он для котят?»: suitability is asked about an item, it names none
+        "подходит подходят подойдет подойдут годится suitable"
     )
 )
 
@@ -142,11 +161,49 @@ _UNITS: dict[str, str] = {
     **dict.fromkeys(_forms("л l lt литр литра литров литре liter liters litre litres"), "литр"),
     **dict.fromkeys(_forms("мл ml миллилитров milliliter milliliters"), "мл"),
     **dict.fromkeys(_forms("г гр g грамм грамма граммов gram grams gr"), "г"),
-    **dict.fromkeys(_forms("кг kg килограмм килограмма kilogram kilograms"), "кг"),
+    **dict.fromkeys(_forms("кг kg килограмм килограмма килограммов кило кила kilo kilos kilogram kilograms"), "кг"),
     **dict.fromkeys(_forms("см cm сантиметров"), "см"),
     **dict.fromkeys(_forms("мм mm миллиметров"), "мм"),
     **dict.fromkeys(_forms("м m метр метра метров meter meters metre metres"), "метр"),
 }
+
+# Packaging a quantity comes in (3 мешка, 2 пачки, "a pack of"): every form → one canonical word, on the
+# catalog and the question alike, so «мешки»/«мешочек» meet «Мешок для мусора». Whether the word names
+# the product or only counts it is decided against the catalog at search time.
+_PACKAGING: dict[str, str] = {
+    form: group.split()[0]
+    for group in (
+        "мешок мешка мешку мешком мешке мешки мешков мешкам мешками мешках мешочек мешочка мешочки мешочков",
+        "пачка пачки пачку пачкой пачке пачек пачкам пачками пачках",
+        "упаковка упаковки упаковку упаковкой упаковке упаковок упаковкам упаковками уп упак",
+        "банка банки банку банкой банке банок банкам банками баночка баночки баночку баночек",
+        "флакон флакона флакону флаконом флаконе флаконы флаконов флакончик флакончика флакончики",
+        "бутылка бутылки бутылку бутылкой бутылке бутылок бутылкам бутылочка бутылочки бутылочку",
+        "коробка коробки коробку коробкой коробке коробок коробкам коробочка коробочки коробочку",
+        "тюбик тюбика тюбики тюбиков тюбике",
+        "пакет пакета пакету пакеты пакетов пакетик пакетика пакетики пакетиков",
+        "ящик ящика ящики ящиков",
+        "рулон рулона рулоны рулонов",
+        "канистра канистры канистру канистр",
+        "bag bags sack sacks",
+        "pack packs package packages packet packets",
+        "box boxes carton cartons",
+        "jar jars tin tins",
+        "bottle bottles",
+        "tube tubes",
+    )
+    for form in group.split()
+}
+PACKAGING_WORDS: frozenset[str] = frozenset(_PACKAGING.values())
+# Words that count like a number before a packaging word («пару пачек», "a pack of").
+QUANTITY_WORDS: frozenset[str] = _forms("a an пару пара парочку несколько couple few several")
+
+# Places the shop keeps stock («на складе», "in stock"): a purpose word right before one does not make
+# the following words a modifier («сколько на складе косточек» asks about the treats themselves).
+_PLACE_WORDS: frozenset[str] = _forms("склад склада складе складу складах stock warehouse")
+# Pronouns standing for an item already talked about: «а он для котят подходит?» asks about that item,
+# and in «для него чехол» the purpose is the pronoun, so the words after it are no modifier.
+_ITEM_PRONOUNS: frozenset[str] = _forms("он она оно они его ее их него нее них нему ней ним it them")
 
 # Russian diminutive/colloquial suffixes: фонарик → фонар(ь), котелок → котел, ножик → нож.
 _DIMINUTIVE = ("ичек", "очек", "ечек", "ичк", "ечк", "очк", "ушк", "юшк", "ышк", "чик", "ик", "ек", "ок")
@@ -176,10 +233,16 @@ def word_stem(word: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One comparable unit of text: a stem (`is_number` for canonical numbers)."""
+    """One comparable unit of text: a stem (`is_number` for canonical numbers).
+
+    `packaging` marks a container word (мешок, pack); `quantity` that it follows a number or a quantity
+    word («3 мешка», "a pack of") and so most likely counts the product rather than names it.
+    """
 
     value: str
     is_number: bool = False
+    packaging: bool = False
+    quantity: bool = False
 
 
 def is_stop(word: str) -> bool:
@@ -193,6 +256,8 @@ def _expand(word: str) -> list[str]:
         return [_NUMBER_WORDS[word]]
     if word in _UNITS:
         return [_UNITS[word]]
+    if word in _PACKAGING:
+        return [_PACKAGING[word]]
     for prefix, number in _NUM_PREFIXES:
         rest = word[len(prefix):]
         if word.startswith(prefix) and len(rest) >= 4 and (number != "1" or rest.startswith(_ONE_ROOTS)):
@@ -209,25 +274,53 @@ def terms(text: str) -> list[Term]:
     return [term for term, _ in marked_terms(text)]
 
 
-def marked_terms(text: str) -> list[tuple[Term, bool]]:
-    """`terms()` with a flag: True once a purpose word (для, for) came before — a modifier."""
-    out: list[tuple[Term, bool]] = []
-    previous_number = False
-    modifier = False
+def _walk(text: str) -> list[tuple[str, bool]]:
+    """Every expanded word of `text` with its purpose flag: True once для/for came before.
+
+    A purpose word followed by a stock place («на складе») opens no modifier: nothing is "for" there.
+    """
+    out: list[tuple[str, bool]] = []
+    modifier = opened = False  # `opened`: a purpose word came and no product word after it yet
     for raw in tokens(text):
         if raw in PURPOSE_WORDS:
+            opened = opened or not modifier
             modifier = True
+        elif opened and (raw in _PLACE_WORDS or raw in _ITEM_PRONOUNS):
+            modifier = opened = False
         for word in _expand(raw):
-            if word[0].isdigit():
+            out.append((word, modifier))
+            if opened and raw not in PURPOSE_WORDS and (word[0].isdigit() or not is_stop(word)):
+                opened = False
+    return out
+
+
+def marked_terms(text: str) -> list[tuple[Term, bool]]:
+    """`terms()` with a flag: True once a purpose word (для, for) came before — a modifier.
+
+    A number right before a packaging word («3 мешка») only counts packages and is dropped.
+    """
+    out: list[tuple[Term, bool]] = []
+    words = _walk(text)
+    previous_number = False
+    quantity = False  # a number or quantity word came since the last product word
+    for i, (word, modifier) in enumerate(words):
+        if word[0].isdigit():
+            if i + 1 >= len(words) or words[i + 1][0] not in PACKAGING_WORDS:
                 out.append((Term(stem(word), True), modifier))
-                previous_number = True
-                continue
-            if (previous_number and word in CAPACITY_WORDS) or is_stop(word):
-                continue
-            if len(word) == 1 and _CYR.match(word) and word not in _UNITS.values():
-                continue
-            out.append((Term(word_stem(word)), modifier))
-            previous_number = False
+            previous_number = quantity = True
+            continue
+        if word in PACKAGING_WORDS:
+            out.append((Term(word_stem(word), packaging=True, quantity=quantity), modifier))
+            previous_number = quantity = False
+            continue
+        if word in QUANTITY_WORDS:
+            quantity = True
+        if (previous_number and word in CAPACITY_WORDS) or is_stop(word):
+            continue
+        if len(word) == 1 and _CYR.match(word) and word not in _UNITS.values():
+            continue
+        out.append((Term(word_stem(word)), modifier))
+        previous_number = quantity = False
     return out
 
 
@@ -343,21 +436,21 @@ def phrase_stems(text: str) -> list[tuple[str, bool, bool]]:
     False for asking/function words and numbers, so a match can be weighed by the product words it covers.
     """
     out: list[tuple[str, bool, bool]] = []
-    modifier = False
-    for raw in tokens(text):
-        modifier = modifier or raw in PURPOSE_WORDS
-        for word in _expand(raw):
-            if word[0].isdigit():
-                out.append((stem(word), False, modifier))
-            else:
-                out.append((word_stem(word), not is_stop(word) and word not in CAPACITY_WORDS, modifier))
+    for word, modifier in _walk(text):
+        if word[0].isdigit():
+            out.append((stem(word), False, modifier))
+        else:
+            out.append((word_stem(word), not is_stop(word) and word not in CAPACITY_WORDS, modifier))
     return out
+
+
+PACKAGING_STEMS: frozenset[str] = frozenset(word_stem(w) for w in PACKAGING_WORDS)
 
 
 # ---- numbers: model numbers vs quantities ----------------------------------------------------------
 
 _COUNT_WORDS = _forms("шт штук штуки штука pcs pc pieces piece пар пары пару набор набора наборов упаковки "
-                      "упаковок уп x х times раз раза")
+                      "упаковок уп x х times раз раза") | frozenset(_PACKAGING)
 
 
 def model_numbers(text: str) -> frozenset[str]:
@@ -440,6 +533,20 @@ def product_phrase(text: str) -> str | None:
     if any(stem(p) in _META_STEMS for w in words for p in tokens(w)):
         return None
     content = [_content(w) for w in words]
+    for i, word in enumerate(words):  # «3 мешка корма», "a pack of gum": the package only counts the product
+        previous = normalize(words[i - 1]) if i else ""
+        counted = bool(previous) and (previous[0].isdigit() or previous in _NUMBER_WORDS or previous in QUANTITY_WORDS)
+        if content[i] and counted and normalize(word) in _PACKAGING and sum(content) > 1:
+            content[i] = False
+    purpose = [False] * len(words)
+    for i in range(1, len(words)):
+        previous = normalize(words[i - 1])
+        opened = previous in PURPOSE_WORDS
+        closed = i >= 2 and normalize(words[i - 2]) in PURPOSE_WORDS and previous in _ITEM_PRONOUNS | _PLACE_WORDS
+        purpose[i] = opened or (purpose[i - 1] and not closed)
+    refers = any(normalize(w) in _ITEM_PRONOUNS for w in words)
+    if refers and all(p for p, c in zip(purpose, content, strict=True) if c):
+        return None  # only what the item is for, about an item named before («а он для котят?»)
     keep = list(content)
     for i, word in enumerate(words):
         number = _NUMBER.fullmatch(word) is not None and not word.startswith("+") and "." not in word \
