@@ -92,6 +92,9 @@ T: dict[str, dict[str, str]] = {
     "scarce": {"ru": "Их осталось совсем немного.", "en": "Only a few are left."},
     "cta_add": {"ru": "Добавить в корзину?", "en": "Shall I add it to your cart?"},
     "qty_line": {"ru": "Расчёт: {line}.", "en": "That's {line}."},
+    "advice_intro": {"ru": "Могу предложить:", "en": "I can suggest:"},
+    "advice_none": {"ru": "В этом бюджете сейчас ничего нет в наличии — подскажете, на какую сумму ориентироваться?",
+                    "en": "Nothing in stock fits that budget right now — what amount should I aim for?"},
     "cta_all": {"ru": "Добавить всё в корзину?", "en": "Shall I add all of it to your cart?"},
     "cta_choose": {"ru": "Какой вариант вам ближе?", "en": "Which one do you prefer?"},
     "cart_added": {"ru": "Добавил в корзину: {lines}.", "en": "Added to your cart: {lines}."},
@@ -248,6 +251,41 @@ def _in_stock_alternative(catalog: Catalog, item: Item, skip: set[str]) -> Item 
     if same:
         return min(same, key=lambda i: abs(i.effective_price - item.effective_price))
     return None
+
+
+_BUDGET = re.compile(r"(?:бюджет\w*|не\s+дороже|в\s+пределах|до|under|within|up\s+to|budget(?:\s+is)?)\D{0,12}?"
+                     r"(\d[\d\s]*(?:[.,]\d+)?)\s*(тыс|к\b|k\b)?", re.I)
+
+
+def budget_limit(text: str) -> Decimal | None:
+    """«бюджет до 3000», "under $50", «до 5 тыс» → the amount, else None."""
+    m = _BUDGET.search(text or "")
+    if not m:
+        return None
+    try:
+        value = Decimal(m.group(1).replace(" ", "").replace(",", "."))
+    except ArithmeticError:  # pragma: no cover - the regex only lets digits through
+        return None
+    return value * 1000 if m.group(2) else value
+
+
+def _picks(catalog: Catalog, items: list[Item], budget: Decimal | None) -> list[Item]:
+    """What to suggest: the items asked about, else promotions, else the shop's range — within the budget."""
+    pool = [i for i in (items or catalog.items) if i.in_stock]
+    if budget is not None:
+        pool = [i for i in pool if i.effective_price <= budget]
+        pool.sort(key=lambda i: (i.promo_price is None, -i.effective_price))
+    else:
+        pool.sort(key=lambda i: i.promo_price is None)
+    seen: set[str] = set()
+    picks = []
+    for i in pool:  # one per category reads better than three of a kind
+        if i.category not in seen or items:
+            picks.append(i)
+            seen.add(i.category)
+        if len(picks) == 3:
+            break
+    return picks
 
 
 def _cheaper(catalog: Catalog, item: Item) -> Item | None:
@@ -433,6 +471,16 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         r.offered = items[0].sku
         return
 
+    if it & {"advice", "budget"} and not req.cart_added:
+        picks = _picks(catalog, items, budget_limit(req.text))
+        if picks:
+            r.add("advice_intro")
+            r.add("; ".join(_ref(i.sku, req) for i in picks) + ".")
+            r.add("cta_choose")
+            r.offered = picks[0].sku
+        else:
+            r.add("advice_none")
+        return
     if "objection" in it:
         base = items[0] if items else (catalog.get(req.cart[0].sku) if req.cart else None)
         cheaper = _cheaper(catalog, base) if base else None

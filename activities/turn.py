@@ -45,7 +45,7 @@ CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "check
                                "attribute", "cart"})
 NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact",
                        "injection", "smalltalk", "hours", "warranty", "returns", "lang_ru", "lang_en", "cart",
-                       "cancel", "card_number", "attribute", "order_status", "photo_ref"})
+                       "cancel", "card_number", "attribute", "order_status", "photo_ref", "advice", "budget"})
 QUIET = frozenset({"greeting", "thanks"})
 CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
 SIMILAR_SCORE = 0.5

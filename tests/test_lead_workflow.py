@@ -289,6 +289,9 @@ async def test_urgent_profile_mentions_scarcity_only_when_stock_is_low(temporal_
     (["Сколько стоит налобный фонарь «Луч 300»?", "да"], "Добавил", None),
     (["Хочу 20 налобных фонарей «Луч 300»"], "Больше нет", None),
     (["What is in my cart?"], "empty", None),
+    (["Нужен подарок другу, бюджет до 2000"], "Могу предложить", None),
+    (["Посоветуйте что-нибудь до 500 рублей"], "Могу предложить", None),
+    (["Бюджет 10 рублей, что посоветуете?"], "В этом бюджете", None),
 ])
 async def test_sales_script_table(bot: Bot, turns: list[str], expect: str, reason: str | None):
     inp = bot.lead()
