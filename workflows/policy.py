@@ -40,6 +40,9 @@ def detect_language(text: str, previous: str = "ru", *, sticky: bool = True) -> 
         return "ru"  # «iphone 13» inside a Russian dialogue is a model name, not a switch to English
     if lat == 0 and previous == "en" and cyr <= 1 and len(clean.strip()) <= 3:  # pragma: no cover - rare
         return "en"
+    raw_latin = _LAT_WORD.findall(clean)
+    if cyr and all(w[:1].isupper() and w.lower() not in _EN_WORDS for w in raw_latin):
+        return "ru"  # «есть кроссовки Nike Air Max?»: capitalised brand names inside Russian
     if sticky and cyr and lat and max(cyr, lat) < 2 * min(cyr, lat):
         return previous  # «есть кроссовки Nike Air Max?»: brand names do not switch the language
     return "ru" if cyr >= lat else "en"
