@@ -16,9 +16,10 @@ import binascii
 import re
 import unicodedata
 from collections.abc import Sequence
+from decimal import Decimal
 
 from catalog.render import find_slots
-from catalog.schema import Catalog
+from catalog.schema import Catalog, Item
 from workflows.types import ReplyRequest
 
 MAX_DRAFT_CHARS = 1200
@@ -105,7 +106,8 @@ def _secret_pieces(text: str, secrets: Sequence[str]) -> bool:
 def _known_words(req: ReplyRequest, catalog: Catalog) -> set[str]:
     words: set[str] = set()
     texts = [req.text, req.summary, req.profile.shop_name, req.profile.system_prompt, *req.profile.ctas("ru"),
-             *req.profile.ctas("en"), *(e.text for e in req.history)]
+             *req.profile.ctas("en"), *(e.text for e in req.history),
+             *(req.profile.info(t, lang) for t in PROFILE_SLOTS for lang in ("ru", "en"))]
     for f in [*req.matches, *req.alternatives, *req.cart_facts]:
         texts += [f.name, f.category, f.description]
     for item in catalog.items:
@@ -133,21 +135,122 @@ def _slot_order(draft: str, catalog: Catalog) -> list[str]:
     return problems
 
 
+_NUM = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0]\d{3})+|\d+)(?:[.,](\d+))?(?![\w])")
+_MONEY_AFTER = re.compile(r"^\s?(₽|\$|€|£|руб\w*|р\.|rub\w*|usd|eur\w*|dollars?)", re.I)
+_MONEY_BEFORE = re.compile(r"(₽|\$|€|£|rub|usd|eur)\s?$", re.I)
+
+
+def _value(m: re.Match[str]) -> Decimal:
+    whole = m.group(1).replace(" ", "").replace("\u00a0", "")
+    return Decimal(f"{whole}.{m.group(2)}" if m.group(2) else whole)
+
+
+def _item_money(item: Item) -> tuple[set[Decimal], set[Decimal]]:
+    money = {item.price, item.effective_price}
+    percents: set[Decimal] = set()
+    if item.promo_price is not None and item.promo_price < item.price:
+        money.add(item.price - item.promo_price)
+        percents.add(((item.price - item.promo_price) * 100 / item.price).quantize(Decimal(1)))
+    return money, percents
+
+
+def _backing(req: ReplyRequest, catalog: Catalog, draft: str) -> tuple[set[Decimal], set[Decimal], bool]:
+    """Cart money (lines, total), other numbers the catalog/profile texts contain, and whether a promo is in play."""
+    skus = {f.sku.upper() for f in [*req.matches, *req.alternatives, *req.cart_facts]}
+    skus |= {slot.sku.upper() for slot in find_slots(draft) if slot.sku} | {c.sku.upper() for c in req.cart}
+    items = [i for sku in skus if (i := catalog.get(sku)) is not None]
+    cart_money: set[Decimal] = set()
+    total = Decimal(0)
+    for line in req.cart:
+        item = catalog.get(line.sku)
+        if item is not None:
+            cart_money.add(item.effective_price * line.qty)
+            total += item.effective_price * line.qty
+    if total:
+        cart_money.add(total)
+    texts = [req.profile.info(t, lang) for t in PROFILE_SLOTS for lang in ("ru", "en")]
+    for item in items:
+        texts += [item.name, item.description, *item.aliases]
+    numbers = {_value(m) for t in texts for m in _NUM.finditer(normalize(t or ""))}
+    promo = any(i.promo_price is not None and i.promo_price < i.price for i in items)
+    return cart_money, numbers, promo
+
+
+_NAME_MARK = re.compile(r"\{\s*name\s*:\s*([^{}:\s]+)\s*\}", re.I)
+
+
+def _figures(text: str, req: ReplyRequest, catalog: Catalog) -> tuple[str, list[str], bool]:
+    """Every number in the model's words must be backed, and money by the item named just before it.
+
+    «{name:A} стоит 12 990 ₽» passes only if 12 990 is A's price (or promo price, or its promo saving);
+    a percentage must be A's promotion; with no item named before it, only cart lines and totals count.
+    Returns the prose (slots and backed figures blanked), the problems, and whether a promo is in play.
+    """
+    cart_money, numbers, promo = _backing(req, catalog, text)
+    named_skus: list[str] = []
+
+    def mark(m: re.Match[str]) -> str:  # a digit-free marker that remembers which item was named here
+        named_skus.append(m.group(1))
+        return f"\u27e6{_letters(len(named_skus) - 1)}\u27e7"
+
+    prose = _SLOT.sub(" ", _NAME_MARK.sub(mark, text))
+    problems: list[str] = []
+    out = prose
+    for m in reversed(list(_NUM.finditer(prose))):
+        value = _value(m)
+        named = re.findall(r"\u27e6([a-z]+)\u27e7", prose[:m.start()])
+        item = catalog.get(named_skus[_index(named[-1])]) if named else None
+        money, percents = _item_money(item) if item is not None else (set(), set())
+        after, before = prose[m.end():m.end() + 6], prose[max(0, m.start() - 4):m.start()]
+        money_after, money_before = _MONEY_AFTER.search(after), _MONEY_BEFORE.search(before)
+        if money_after or money_before:
+            ok = value > 0 and value in money | cart_money
+            end = m.end() + (money_after.end() if money_after else 0)
+            start = m.start() - (len(money_before.group(0)) if money_before else 0)
+        elif after.lstrip().startswith("%"):
+            ok = any(abs(value - p) <= 1 for p in percents)
+            start, end = m.start(), m.end() + after.index("%") + 1
+        else:
+            ok = value in numbers
+            start, end = m.start(), m.end()
+        if not ok:
+            problems.append(f"figure:{m.group(0)}")
+        else:
+            out = out[:start] + " " + out[end:]
+    return re.sub(r"\u27e6[a-z]+\u27e7", " ", out), problems, promo
+
+
+def _letters(i: int) -> str:
+    return "".join(chr(ord("a") + int(d)) for d in str(i))
+
+
+def _index(code: str) -> int:
+    return int("".join(str(ord(c) - ord("a")) for c in code))
+
+
 def check_draft(draft: str, req: ReplyRequest, catalog: Catalog, secrets: Sequence[str]) -> list[str]:
     """Problems of a model draft (empty list = the draft may be rendered and go on to the guard)."""
     text = normalize(draft)
     if len(text) > MAX_DRAFT_CHARS:
         return ["too_long"]
     problems = _slot_order(text, catalog)
-    prose = _SLOT.sub(" ", text)
+    prose, figure_problems, promo = _figures(text, req, catalog)
+    problems += figure_problems
+    profile_words = " ".join(req.profile.info(t, lang) for t in PROFILE_SLOTS for lang in ("ru", "en")).lower()
     checks = (("figure", _DIGIT), ("currency", _CURRENCY), ("amount_in_words", _MAGNITUDE),
               ("number_near_fact", _NUMBER_NEAR_FACT), ("amount_in_words", _NUMBER_RUN), ("percent", _PERCENT),
               ("promotion", _PROMO),
               ("stock_claim", _STOCK), ("terms_promise", _TERMS), ("link_or_contact", _LINK),
               ("internals", _INTERNALS))
     for name, rx in checks:
-        if m := rx.search(prose):
+        for m in rx.finditer(prose):
+            word = m.group(0).lower()
+            phrase = " ".join([*_WORDS.findall(prose[max(0, m.start() - 30):m.start()].lower())[-1:], word])
+            real_promo = promo and not re.search(r"бесплат|free|подар|gift", word)
+            if name == "promotion" and (real_promo or phrase in profile_words):
+                continue  # a real promotion of an item in play, or the profile's own words («самовывоз бесплатно»)
             problems.append(f"{name}:{m.group(0)[:30]}")
+            break
     if "{" in prose or "}" in prose:
         problems.append("broken_slot")
     if _secret_pieces(text, secrets):

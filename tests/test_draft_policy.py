@@ -25,6 +25,9 @@ EN = ReplyRequest(lead_id="l", text="How much is the 2 person tent?", language="
     "Доставка: {delivery}. Оформим?",
     "{ name : TENT-2P } за { PRICE : tent-2p }. Берёте?",
     "В корзине: {line:TENT-2P:2}. Итого {total}. Оставите телефон?",
+    "{name:TENT-2P}: вес 2,4 кг, два входа, водостойкость 3000 мм. Цена {price:TENT-2P}. Берёте?",
+    "Да, {name:THERMOS-1L} по акции: {price:THERMOS-1L}, экономия 300 ₽. Добавить в корзину?",
+    "Доставка по России 2–5 дней, самовывоз бесплатно. Оформим?",
 ])
 def test_good_slot_drafts_pass(draft: str):
     assert check_draft(normalize(draft), RU, CATALOG, [SECRET]) == []
@@ -32,6 +35,11 @@ def test_good_slot_drafts_pass(draft: str):
 
 @pytest.mark.parametrize(("draft", "problem"), [
     ("Палатка стоит 1 990 ₽. Оформим?", "figure"),
+    ("В пределах 500 ₽ подойдёт {name:TENT-2P}. Берёте?", "figure"),
+    ("На {name:TENT-1P} скидка 11%. Берёте?", "figure"),
+    ("{name:TENT-2P} со скидкой 50%! Берёте?", "figure"),
+    ("{name:TENT-1P} стоит 7 990 ₽. Оформим?", "figure"),
+    ("Да, на {name:TENT-3P} могу снять 1 000 ₽. Оформим?", "figure"),
     ("стоит всего пять тысяч девятьсот рублей. Оформим?", "currency"),
     ("Цена — девятьсот девяносто девять. Берёте?", "amount_in_words"),
     ("it is just nine ninety-nine, shall I?", "amount_in_words"),
