@@ -348,3 +348,18 @@ async def test_unanswered_escalation_renotifies_and_tells_the_customer(fast_bot:
         if any(e.role == "renotify_customer" for e in state.outbox):
             break
     assert any("Менеджер уже получил" in e.text for e in state.outbox)
+
+
+async def test_a_broken_catalog_still_answers_and_calls_a_human(temporal_env):
+    from catalog.schema import CatalogError, CatalogIssue
+
+    def broken():
+        raise CatalogError([CatalogIssue(source="c.csv", line=0, column="-", reason="file not found")])
+
+    settings = Settings(_env_file=None, llm_provider="rules")
+    tq = f"broken-{uuid.uuid4().hex[:6]}"
+    async with build_worker(temporal_env.client, settings, catalog=broken, profiles=ProfileStore(None),
+                            task_queue=tq):
+        b = Bot(temporal_env.client, settings, tq)
+        r = await b.say(b.lead(), "Сколько стоит палатка?")
+    assert "менеджер" in r.replies[0] and r.escalation_reason == "system_error"

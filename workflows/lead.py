@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import policy
@@ -60,6 +60,10 @@ PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inter
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
                          maximum_attempts=30)
 SEEN_IDS_LIMIT = 200
+SAFE_REPLY = {
+    "ru": "Секунду, уточняю — менеджер ответит вам здесь в ближайшее время. Что ещё подсказать?",
+    "en": "One moment, I'm checking — a manager will answer you here shortly. Anything else I can help with?",
+}
 _ALSO = re.compile(r"\b(too|also|as\s+well|тоже|также|ещё|еще)\b|^\W*(беру|возьму|давайте|i'?ll\s+take)\s+(и|and)\b",
                    re.I)
 
@@ -227,13 +231,19 @@ class LeadWorkflow:
         s.followups_sent = 0
         self._turn_escalations = []
 
-        analysis: TurnAnalysis = await workflow.execute_local_activity(
-            "analyze_turn",
-            AnalyzeRequest(lead_id=s.lead_id, chat_id=s.chat_id, profile_name=s.profile_name, text=msg.text,
-                           kind=msg.kind, language=s.language if s.turns > 1 else None,
-                           last_skus=s.last_skus),
-            result_type=TurnAnalysis, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
-            summary=f"analyze: «{policy.clip(msg.text, 60)}»")
+        try:
+            analysis: TurnAnalysis = await workflow.execute_local_activity(
+                "analyze_turn",
+                AnalyzeRequest(lead_id=s.lead_id, chat_id=s.chat_id, profile_name=s.profile_name, text=msg.text,
+                               kind=msg.kind, language=s.language if s.turns > 1 else None,
+                               last_skus=s.last_skus),
+                result_type=TurnAnalysis, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
+                summary=f"analyze: «{policy.clip(msg.text, 60)}»")
+        except FailureError as err:  # e.g. no catalog loaded: the message is kept and a human is called
+            workflow.logger.error("analysis failed for %s: %s", s.lead_id, err.cause or err)
+            analysis = TurnAnalysis(language=policy.detect_language(msg.text, s.language), masked_text="…",
+                                    intents=["system_error"])
+            self._escalate("system_error", str(err.cause or err)[:200])
         s.language = analysis.language
         s.timers = analysis.profile.timers
         self._transcript("customer", analysis.masked_text or msg.text, at=now)
@@ -430,9 +440,13 @@ class LeadWorkflow:
         return await self._rules(req)
 
     async def _rules(self, req: ReplyRequest) -> GuardVerdict:
-        verdict: GuardVerdict = await workflow.execute_local_activity(
-            "rules_reply", req, result_type=GuardVerdict, start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY,
-            summary=f"reply (rules): «{policy.clip(req.text, 60)}»")
+        try:
+            verdict: GuardVerdict = await workflow.execute_local_activity(
+                "rules_reply", req, result_type=GuardVerdict, start_to_close_timeout=LOCAL,
+                retry_policy=LOCAL_RETRY, summary=f"reply (rules): «{policy.clip(req.text, 60)}»")
+        except FailureError as err:  # the last line: a fact-free holding reply and a human
+            self._escalate("system_error", str(err.cause or err)[:200])
+            verdict = GuardVerdict(ok=True, text=SAFE_REPLY["en" if req.language == "en" else "ru"])
         return self._count_cta(verdict)
 
     def _count_cta(self, verdict: GuardVerdict) -> GuardVerdict:
@@ -447,9 +461,13 @@ class LeadWorkflow:
         req = ComposeRequest(kind=kind, lead_id=s.lead_id, language=s.language, profile_name=s.profile_name,
                              chat_id=s.chat_id, customer_name=s.lead.name, cart=s.cart, last_skus=s.last_skus,
                              **extra)
-        return await workflow.execute_local_activity(
-            "compose_message", req, result_type=ComposeResult, start_to_close_timeout=LOCAL,
-            retry_policy=LOCAL_RETRY, summary=f"compose: {kind}")
+        try:
+            return await workflow.execute_local_activity(
+                "compose_message", req, result_type=ComposeResult, start_to_close_timeout=LOCAL,
+                retry_policy=LOCAL_RETRY, summary=f"compose: {kind}")
+        except FailureError as err:
+            workflow.logger.error("compose %s failed for %s: %s", kind, s.lead_id, err.cause or err)
+            return ComposeResult(text=SAFE_REPLY["en" if s.language == "en" else "ru"])
 
     # ---- delivery -----------------------------------------------------------------------------
 
