@@ -60,3 +60,8 @@ def product_words(phrase: str) -> str | None:
     """The phrase without words that cannot be a product; None when nothing product-like is left."""
     words = [w for w in phrase.split() if could_be_product(w)]
     return " ".join(words) if words else None
+
+
+def warm_up() -> None:
+    """Load the dictionary now (≈0.15 s) rather than during a customer's first turn."""
+    _analyzer()

@@ -40,6 +40,9 @@ def build_worker(
     model: Any = None,
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
+    from activities import morph
+
+    morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
     turn = TurnActivities(
         catalog=catalog,
         profiles=profiles or ProfileStore(settings.profiles_dir),
