@@ -313,7 +313,12 @@ def _shop(name: str, lang: str) -> str:
     return f"магазина «{name}»" if name else "магазина"
 
 
-def _ref(sku: str, req: ReplyRequest, *, stock: bool = True) -> str:
+def _ref(sku: str, req: ReplyRequest, *, stock: bool = True, catalog: Catalog | None = None) -> str:
+    """An item as slots; without stock figures (`show_stock = false`) an out-of-stock item still says so."""
+    if stock and not req.profile.show_stock and catalog is not None:
+        item = catalog.get(sku)
+        if item is not None and not item.in_stock:
+            return item_ref(sku, stock=True)
     return item_ref(sku, stock=stock and req.profile.show_stock)
 
 
@@ -509,7 +514,8 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         if "human_request" in it:
             r.add(t("human", lang).split(".")[0] + ".")
         if len(req.requested) >= 2:  # «5 шариков и мишку»: several things at once, each as asked
-            refs = [f"{{line:{q.sku}:{q.qty}}}" if q.qty > 1 else _ref(q.sku, req) for q in req.requested]
+            refs = [f"{{line:{q.sku}:{q.qty}}}" if q.qty > 1 else _ref(q.sku, req, catalog=catalog)
+                    for q in req.requested]
             r.add("; ".join(refs) + ".")
             r.add("cta_all")
             return
@@ -517,7 +523,7 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
             _one_item(r, items[0], catalog, req, cart_skus, offered)
         else:
             ordered = sorted(items[:4], key=lambda i: not i.in_stock)
-            r.add("; ".join(_ref(i.sku, req) for i in ordered) + ".")
+            r.add("; ".join(_ref(i.sku, req, catalog=catalog) for i in ordered) + ".")
             r.add("cta_choose")
         return
 

@@ -141,7 +141,8 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CARD_WORDS = re.compile(r"карт|card|visa|виза|master\s*card|мастеркард|\bмир\b|maestro|cvv|cvc", re.I)
+_CARD_WORDS = re.compile(r"карт|card|visa|виза|master\s*card|мастеркард|\bмир\b|maestro|cvv|cvc|оплат|оплач|\bpay",
+                         re.I)
 _CARD_EXTRAS = re.compile(r"\b(0[1-9]|1[0-2])\s?/\s?(\d{2}|20\d{2})\b|\b(cvv|cvc|cvv2|код)\s*:?\s*\d{3,4}\b", re.I)
 
 

@@ -270,6 +270,8 @@ class LeadWorkflow:
             self._escalate(reason, analysis.unknown_item or policy.clip(analysis.masked_text or msg.text, 120))
         elif analysis.needs_human:
             self._escalate("question", analysis.needs_human)
+        elif "discount" in intents and analysis.profile.max_discount_percent > 0:
+            self._escalate("discount_request", policy.clip(analysis.masked_text or msg.text, 120))
         s.stage = policy.next_stage(s.stage, intents, has_matches=bool(matches), cart_nonempty=bool(s.cart),
                                     has_contact=bool(s.lead.contact))
         await self._refresh_cart_value(matches if s.lead.captured else None)
@@ -346,6 +348,8 @@ class LeadWorkflow:
             lines = list(a.requested) or remembered
         elif "cart" in intents and not s.cart and s.pending:  # «итого?» after «сыворотку 2 и шампунь 3»
             lines = list(s.pending)
+        elif "contact" in intents and not s.cart and (s.pending or s.offered_sku) and not a.requested:
+            lines = remembered  # «2 замка и 2 фонаря» … «пишите на maria@…»: a contact after an offer orders it
         elif a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus) \
                 and not intents & {"price", "availability", "browse"}:
             lines = [CartLine(sku=a.matches[0].sku if a.matches else s.last_skus[0], qty=a.quantity)]

@@ -75,7 +75,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b", r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)",
                r"\badd\b.*\b(cart|basket|order|too|also|as\s+well)\b", r"\badd\s+(it|this|that|one|\d)",
                r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b", r"\bлет\s+ми\b", r"\bдавайте\s+\d",
-               r"\bgive\s+me\s+\d+\s*(x|pcs|pieces|of)?\s+[a-z]", r"\bi'?ll\s+get\b", r"\badd\b", r"\bi'?ll\s+have\b"),
+               r"\bgive\s+me\s+\d+\s*(x|pcs|pieces|of)?\s+[a-z]", r"\bi'?ll\s+get\b", r"\badd\b", r"\bbuying\b",
+               r"\bordering\b", r"\bi'?ll\s+have\b"),
     "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bзапиш(и|ите)\b", r"\bзаписыва(йте|й|ть)\b",
                     r"\bbook\s+(it|me|a|an|the)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
                     r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
@@ -224,8 +225,10 @@ _NUM_WORDS = {
     "nine": 9, "ten": 10,
 }
 _QTY = re.compile(
-    r"(?:(\d{1,3})\s*(?:шт|штук|штуки|pcs|pieces|x\b|х\b|×))|(?:(?:^|\s)[x×х]\s*(\d{1,3})\b)"
-    r"|(?:\b(?:нужно|нужен|нужна|нужны|надо|беру|возьму|хочу|закажу|дайте|давайте|i\s+need|i'?ll\s+take|"
+    r"(?:(\d{1,3})\s*(?:шт|штук|штуки|pcs|pieces|x\b|х\b|×|меш\w*|пач\w*|упаков\w*|набор\w*|рулон\w*|"
+    r"лист\w*|буханк\w*|коробк\w*|банок|банки|флакон\w*|бутыл\w*|комплект\w*|порци\w*|bags?\b|packs?\b|boxes\b|"
+    r"sets?\b|rolls?\b|sheets?\b|units?\b))|(?:(?:^|\s)[x×х]\s*(\d{1,3})\b)"
+    r"|(?:\b(?:нужно|нужен|нужна|нужны|надо|беру|возьму|хочу|закажу|дайте|давайте|давай|i\s+need|i'?ll\s+take|"
     r"i\s+want|give\s+me|add|take)\s+(\d{1,3})\b)"
     r"|(?:^\s*(\d{1,3})\s*$)", re.I)
 _QTY_WORD = re.compile(r"\b(" + "|".join(_NUM_WORDS) + r")\b\s+(?!человек|person|people|мест)", re.I)

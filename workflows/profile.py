@@ -57,10 +57,15 @@ class Profile(BaseModel):
     urgency: float = Field(default=0.3, ge=0.0, le=1.0)
     default_language: str = Field(default="ru", pattern="^(ru|en)$")
     cta: CTATemplates = Field(default_factory=CTATemplates)
-    stop_words: list[str] = Field(default_factory=lambda: ["суд", "жалоба", "роспотребнадзор", "lawyer", "lawsuit"])
+    stop_words: list[str] = Field(default_factory=lambda: [
+        "суд", "засужу", "жалоба", "претензия", "роспотребнадзор", "прокуратура", "мошенники", "обман",
+        "lawyer", "lawsuit", "sue", "scam", "chargeback", "fraud"])
     escalation_phrases: list[str] = Field(default_factory=lambda: [
-        "позовите менеджера", "позови менеджера", "живой человек", "с человеком", "оператор",
-        "менеджер", "human", "real person", "manager", "operator",
+        "позовите менеджера", "позови менеджера", "нужен менеджер", "дайте менеджера", "соедините с менеджером",
+        "свяжите с менеджером", "поговорить с менеджером", "живой человек", "живым человеком", "с человеком",
+        "позовите оператора", "соедините с оператором", "human please", "real person", "talk to a manager",
+        "speak to a manager", "talk to a human", "speak to a human", "a real human", "call a manager",
+        "manager please", "operator please",
     ])
     max_discount_percent: float = Field(default=0.0, ge=0.0, le=100.0)
     delivery_info_ru: str = "Доставка по России 2–5 дней, самовывоз бесплатно."
