@@ -77,9 +77,25 @@ def only_units(query: str) -> bool:
     return bool(words) and not content
 
 
+def _leading_qty(part: str) -> int | None:
+    m = re.search(r"\b(\d{1,3})\b", part)
+    return int(m.group(1)) if m and 0 < int(m.group(1)) <= 999 else None
+
+
 def search_text(text: str) -> str:
     """The message without contacts, card masks and dates: nothing a customer types to reach us is an item."""
     return " ".join(_CONTACTISH.sub(" ", text).split())
+
+
+_KG = re.compile(r"(\d{1,3})\s*(кг|kg|кило)\b", re.I)
+
+
+def weight_quantity(text: str, item: Item | None) -> int | None:
+    """«медовик 2 кг» is two of a by-the-kilo cake; «корм 15 кг» names a 15-kg bag (its name carries kg)."""
+    m = _KG.search(text)
+    if not m or item is None or re.search(r"\d\s*(кг|kg)", " ".join([item.name, *item.aliases]), re.I):
+        return None
+    return int(m.group(1))
 
 
 def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) -> list[CartLine]:
@@ -91,6 +107,12 @@ def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) ->
     seen: set[str] = set()
     for part in _PARTS.split(query):
         if not part or not part.strip():
+            continue
+        if prefer and only_units(part) and (qty := policy.extract_quantity(part) or _leading_qty(part)):
+            context = catalog.get(prefer[0])  # «ok 3 of them and a floor pump»: three of what we discussed
+            if context is not None and context.sku not in seen:
+                seen.add(context.sku)
+                out.append(CartLine(sku=context.sku, qty=qty))
             continue
         hits = [h for h in search(catalog, part, limit=8) if h.score >= FOUND_THRESHOLD]
         if not hits:
@@ -251,6 +273,10 @@ class TurnActivities:
             top = catalog.get(matches[0].sku)
             if top is not None and not top.description:
                 needs_human = "attribute"
+        if quantity is None and matches:
+            quantity = weight_quantity(query, catalog.get(matches[0].sku))
+            if quantity and requested and not requested[0].qty:
+                requested[0] = CartLine(sku=requested[0].sku, qty=quantity)
         alternatives = self._alternatives(catalog, matches) if matches else similar
         return TurnAnalysis(
             language=language, intents=intents, matches=matches[:4], unknown_item=unknown,

@@ -292,6 +292,8 @@ class LeadWorkflow:
     def _is_buying(self, a: TurnAnalysis, intents: set[str]) -> bool:
         if intents & {"buy", "checkout"} or self._s.cart or a.phone or a.email:
             return True
+        if a.matches and (a.quantity or any(r.qty for r in a.requested)):
+            return True  # «цемент м500 10 мешков и песок 20 мешков»: quantities are an order in all but name
         asked = intents & {"price", "availability", "discount", "need"}
         return bool(asked and (a.matches or a.unknown_item or self._s.last_skus))
 
@@ -460,10 +462,12 @@ class LeadWorkflow:
             self._s.replies_with_cta += 1
         return verdict
 
-    async def _compose(self, kind: str, **extra: object) -> ComposeResult:
+    async def _compose(self, kind: str, cart_override: list[CartLine] | None = None,
+                       **extra: object) -> ComposeResult:
         s = self._s
+        cart = [c.model_copy(update={"qty": c.qty or 1}) for c in cart_override] if cart_override else s.cart
         req = ComposeRequest(kind=kind, lead_id=s.lead_id, language=s.language, profile_name=s.profile_name,
-                             chat_id=s.chat_id, customer_name=s.lead.name, cart=s.cart, last_skus=s.last_skus,
+                             chat_id=s.chat_id, customer_name=s.lead.name, cart=cart, last_skus=s.last_skus,
                              **extra)
         try:
             return await workflow.execute_local_activity(
@@ -569,6 +573,10 @@ class LeadWorkflow:
         s = self._s
         if not s.cart and s.lead.status == LeadStatus.LOST:
             return  # a cancelled order keeps what it was about, for the manager's report
+        if not s.cart and s.pending:  # named with quantities, not yet confirmed: the lead shows that order
+            res = await self._compose("card", cart_override=s.pending)
+            s.lead.items, s.lead.amount, s.lead.currency = res.cart_lines, res.cart_value or None, res.currency
+            return
         if not s.cart:
             if interest:
                 s.lead.items = [f.name for f in interest[:3]]

@@ -142,6 +142,12 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "lang_ru": _rx(r"\bпо-?\s?русски\b", r"\bна\s+русском\b", r"\bin\s+russian\b", r"\bspeak\s+russian\b"),
     "lang_en": _rx(r"\bпо-?\s?английски\b", r"\bна\s+английском\b", r"\bin\s+english\b", r"\bspeak\s+english\b",
                    r"\benglish\s+please\b"),
+    "human_request": _rx(r"\b(поговорить|связаться|соедините|свяжите)\s+(меня\s+)?с\s+(менеджером|оператором|человеком|"
+                         r"продавцом|консультантом)", r"\bперезвон\w*", r"\bсвяжитесь\s+со\s+мной",
+                         r"\bcall\s+me\s+(back)?\b",
+                         r"\b(talk|speak)\s+(to|with)\s+(a\s+|the\s+)?(manager|human|person|"
+                         r"operator|someone|real)", r"\b(позовите|позови|дайте|нужен)\s+(менеджера|оператора|человека|"
+                         r"менеджер|оператор)"),
     "order_status": _rx(r"\bгде\s+(мой|наш)\s+заказ", r"\bстатус\s+заказа",
                         r"\bкогда\s+(привезут|доставят|будет\s+заказ)",
                         r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)",
@@ -187,7 +193,7 @@ def detect_intents(text: str, profile: Profile) -> list[str]:
     for shadowed in ("checkout", "cart"):
         if "order_status" in found and shadowed in found:
             found.remove(shadowed)
-    if any(phrase_in(p, text) for p in profile.escalation_phrases):
+    if "human_request" not in found and any(phrase_in(p, text) for p in profile.escalation_phrases):
         found.append("human_request")
     if any(phrase_in(w, text) for w in profile.stop_words):
         found.append("stop_word")
@@ -230,7 +236,7 @@ _QTY = re.compile(
     r"sets?\b|rolls?\b|sheets?\b|units?\b))|(?:(?:^|\s)[x×х]\s*(\d{1,3})\b)"
     r"|(?:\b(?:нужно|нужен|нужна|нужны|надо|беру|возьму|хочу|закажу|дайте|давайте|давай|i\s+need|i'?ll\s+take|"
     r"i\s+want|give\s+me|add|take)\s+(\d{1,3})\b)"
-    r"|(?:^\s*(\d{1,3})\s*$)", re.I)
+    r"|(?:^\W*(?:а|и|ну|ок|ok|and|so)?\s*(\d{1,3})\s*(?:шт|штук|pcs|pieces)?\W*$)", re.I)
 _QTY_WORD = re.compile(r"\b(" + "|".join(_NUM_WORDS) + r")\b\s+(?!человек|person|people|мест)", re.I)
 
 
