@@ -408,6 +408,9 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
             r.add("unknown", what=" ".join(words)[:48])
         else:  # long or odd text is never quoted back to the customer
             r.add("unknown_plain")
+        for topic in ("delivery", "payment"):  # «есть торт павлова и сколько стоит доставка?»: both answered
+            if topic in it and req.profile.info(topic, lang):
+                r.add(req.profile.info(topic, lang))
         similar = [s for a in req.alternatives if (s := catalog.get(a.sku)) is not None and s.in_stock][:2]
         if similar:
             r.add(t("similar", lang) + " " + "; ".join(_ref(s.sku, req) for s in similar) + ".")

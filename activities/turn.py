@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 ASKING = frozenset({"price", "availability", "buy", "browse", "need"})
 CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "checkout", "objection", "discount",
                                "attribute", "cart"})
-NOT_ITEMS = frozenset({"delivery", "payment", "discount", "human_request", "stop_word", "opt_out", "contact",
+NOT_ITEMS = frozenset({"discount", "human_request", "stop_word", "opt_out", "contact",
                        "injection", "smalltalk", "hours", "warranty", "returns", "lang_ru", "lang_en", "cart",
                        "cancel", "card_number", "attribute", "order_status", "photo_ref", "advice", "budget"})
 QUIET = frozenset({"greeting", "thanks"})
@@ -258,8 +258,11 @@ class TurnActivities:
         if not matches:
             phrase = product_phrase(query)
             phrase = morph.product_words(phrase) if phrase else None
+            if phrase and only_units(phrase):  # «утеплить 60 квадратов»: a unit is not a product
+                phrase = None
             asking = bool(it & ASKING) or (query.rstrip().endswith("?") and not it - QUIET)
-            if phrase and asking and not it & NOT_ITEMS and not (refers or (context and quantity)):
+            about_terms = bool(it & {"delivery", "payment"}) and "availability" not in it  # «доставка в область?»
+            if phrase and asking and not it & NOT_ITEMS and not about_terms and not (refers or (context and quantity)):
                 unknown = phrase
             elif context and (it & CONTEXT_FOLLOWING or quantity or refers):
                 matches = [fact(context[0])]
