@@ -27,7 +27,6 @@ from tests.fakes.telegram_env import (
     fake_client,
     gateway,
     lead_state,
-    migrated_database,
     settle,
     store_of,
     tg_settings,
@@ -41,15 +40,6 @@ from workers.worker import build_worker
 CATALOG = load_csv(SAMPLE_CATALOG)
 
 
-@pytest.fixture(scope="module")
-async def db() -> AsyncIterator[Database]:
-    async with migrated_database() as database:
-        yield database
-
-
-@pytest.fixture
-def server() -> FakeTelegram:
-    return FakeTelegram()
 
 
 @pytest.fixture

@@ -25,19 +25,8 @@ from activities.telegram_send import (
     typing,
 )
 from tests.fakes.telegram import FakeTelegram, flood
-from tests.fakes.telegram_env import OPERATORS_CHAT, connected, migrated_database, store_of, tg_settings
+from tests.fakes.telegram_env import OPERATORS_CHAT, connected, store_of, tg_settings
 from workflows.types import Customer, OperatorCard, OutboundMessage, SendResult, TranscriptEntry
-
-
-@pytest.fixture(scope="module")
-async def db() -> AsyncIterator[Database]:
-    async with migrated_database() as database:
-        yield database
-
-
-@pytest.fixture
-def server() -> FakeTelegram:
-    return FakeTelegram()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from tests.fakes.telegram_env import (
     OPERATORS_CHAT,
     gateway,
     lead_state,
-    migrated_database,
     settle,
     tg_settings,
     transcript,
@@ -31,15 +30,6 @@ from workflows.types import Mode
 CATALOG = load_csv(SAMPLE_CATALOG)
 
 
-@pytest.fixture(scope="module")
-async def db() -> AsyncIterator[Database]:
-    async with migrated_database() as database:
-        yield database
-
-
-@pytest.fixture
-def server() -> FakeTelegram:
-    return FakeTelegram()
 
 
 @pytest.fixture

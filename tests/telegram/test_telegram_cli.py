@@ -6,30 +6,22 @@ import argparse
 import asyncio
 import io
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from telethon import TelegramClient
 from telethon.sessions import StringSession
 
-from activities.db.database import Database
 from activities.profiles import ProfileStore
 from catalog.loader import load_csv
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.telegram_env import fake_client, migrated_database, tg_settings, uid
+from tests.fakes.telegram_env import fake_client, tg_settings, uid
 from workers import operator_cli, telegram_gateway, telegram_login
 from workers.client import lead_input, send_message
 from workers.telegram_gateway import parse_allowlist, run_gateway, settings_problem, telegram_command
 from workers.worker import build_worker
 from workflows.types import IncomingMessage, LeadState, Mode
-
-
-@pytest.fixture(scope="module")
-async def db() -> AsyncIterator[Database]:
-    async with migrated_database() as database:
-        yield database
 
 
 def parser() -> argparse.ArgumentParser:
