@@ -104,6 +104,12 @@ T: dict[str, dict[str, str]] = {
     },
     "cart_limited_plain": {"ru": "Больше сейчас нет — положил сколько есть.", "en": "That's all we have now — all "
                            "added."},
+    "complaint": {
+        "ru": "Очень жаль, что так вышло! Передаю ваше обращение менеджеру — он разберётся и свяжется с вами. "
+              "Подскажете номер заказа?",
+        "en": "I'm sorry to hear that! I'm passing this to a manager who will sort it out and contact you. Could "
+              "you share your order number?",
+    },
     "order_status": {
         "ru": "Передаю ваш вопрос менеджеру — он проверит заказ и ответит здесь в ближайшее время. Подскажете номер "
               "заказа или телефон, на который оформляли?",
@@ -386,7 +392,13 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
         r.add("lang_switched")
         return
     if "cancel" in it:
-        r.add("cancelled").add("something_else")
+        if req.needs_human == "cancel_order":  # nothing in the cart: an order already placed — a human's job
+            r.add("order_status")
+        else:
+            r.add("cancelled").add("something_else")
+        return
+    if "complaint" in it:
+        r.add("complaint")
         return
 
     # an order is being placed: a contact with a cart

@@ -45,7 +45,8 @@ CONTEXT_FOLLOWING = frozenset({"price", "availability", "buy", "confirm", "check
                                "attribute", "cart"})
 NOT_ITEMS = frozenset({"discount", "human_request", "stop_word", "opt_out", "contact",
                        "injection", "smalltalk", "hours", "warranty", "returns", "lang_ru", "lang_en", "cart",
-                       "cancel", "card_number", "attribute", "order_status", "photo_ref", "advice", "budget"})
+                       "cancel", "card_number", "attribute", "order_status", "photo_ref", "advice", "budget",
+                       "complaint", "remove", "set_qty"})
 QUIET = frozenset({"greeting", "thanks"})
 CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
 SIMILAR_SCORE = 0.5
@@ -218,7 +219,7 @@ class TurnActivities:
         language = policy.detect_language(text, req.language or profile.default_language,
                                           sticky=req.language is not None)
         intents = policy.detect_intents(text, profile)
-        contacts = pii.extract_contacts(text)
+        contacts = pii.extract_contacts(text, profile.phone_region)
         name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
         card = pii.contains_card(text) or "[card]" in text
         if contacts.phone or contacts.email or contacts.username:
@@ -267,8 +268,8 @@ class TurnActivities:
             elif context and (it & CONTEXT_FOLLOWING or quantity or refers):
                 matches = [fact(context[0])]
         needs_human = None
-        for topic in ("hours", "warranty", "returns"):
-            if topic in it and not profile.info(topic, language):
+        for topic in ("hours", "warranty", "returns", "delivery", "payment"):
+            if topic in it and not profile.info(topic, language) and not matches:
                 needs_human = topic
         if "photo_ref" in it and not matches:
             needs_human = "photo"

@@ -186,15 +186,28 @@ def normalize_phone(raw: str, default_region: str = "RU") -> str | None:
     else:
         international = False
     if international:
+        digits = re.sub(r"^(\d{1,3})0(?=\d{9,10}$)", r"\1", digits) if "(0)" in s else digits  # +44 (0)7700…
         if digits.startswith("7"):
             return f"+{digits}" if len(digits) == 11 else None
         return f"+{digits}" if 8 <= len(digits) <= 15 and digits[0] != "0" else None
-    if default_region.upper() in ("RU", "KZ"):
+    region = default_region.upper()
+    if region in ("RU", "KZ"):
         if len(digits) == 11 and digits[0] in "78":
             return f"+7{digits[1:]}"
         if len(digits) == 10 and digits[0] == "9":
             return f"+7{digits}"
+    elif region in ("US", "CA"):  # (512) 555-0199, 1-512-555-0147
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        if len(digits) == 10 and digits[0] not in "01":
+            return f"+1{digits}"
+    elif region in _TRUNK_ZERO and digits.startswith("0") and 9 <= len(digits) <= 12:
+        return f"+{_TRUNK_ZERO[region]}{digits[1:]}"  # 07700 900456 → +447700900456
     return None
+
+
+_TRUNK_ZERO = {"GB": "44", "UK": "44", "DE": "49", "FR": "33", "IT": "39", "ES": "34", "NL": "31", "UA": "380",
+               "BY": "375", "AU": "61", "IE": "353", "PL": "48", "AT": "43", "CH": "41", "TR": "90", "IN": "91"}
 
 
 def _phone_hint(e164: str) -> str:
@@ -251,14 +264,15 @@ def _first_name(patterns: tuple[re.Pattern[str], ...], text: str) -> str | None:
     return None
 
 
-def extract_contacts(text: str) -> Contacts:
-    """Contacts the customer typed in one message; the first of each kind wins."""
+def extract_contacts(text: str, region: str = "RU") -> Contacts:
+    """Contacts the customer typed in one message; the first of each kind wins. `region` reads local numbers."""
     if not text:
         return Contacts()
     phone = None
     without_cards = _CARD_RE.sub(lambda m: " " if luhn_ok(m.group()) else m.group(), text)
     for m in _PHONE_RE.finditer(without_cards):
-        phone = normalize_phone(m.group().lstrip("("))
+        phone = normalize_phone(m.group().lstrip("(") if not m.group().startswith("(") or "+" in m.group()
+                                else m.group(), region)
         if phone:
             break
     email_m = _EMAIL_RE.search(text)

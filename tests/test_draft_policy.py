@@ -14,7 +14,8 @@ from workflows.types import ReplyRequest
 
 CATALOG = load_csv(SAMPLE_CATALOG)
 SECRET = "sk-live-TOPSECRET-abcdefghijklmnop"
-RU = ReplyRequest(lead_id="l", text="Сколько стоит палатка на двоих? Бюджет 500 рублей", language="ru")
+RU = ReplyRequest(lead_id="l", text="Сколько стоит палатка на двоих? Бюджет 500 рублей", language="ru",
+                  profile=Profile(delivery_info_ru="Доставка по России 2–5 дней, самовывоз бесплатно."))
 EN = ReplyRequest(lead_id="l", text="How much is the 2 person tent?", language="en")
 
 

@@ -260,15 +260,20 @@ class LeadWorkflow:
         matches = analysis.matches
         if matches:
             s.last_skus = [m.sku for m in matches[:3]]
+        had_cart = bool(s.cart)
         added, skipped = self._update_cart(analysis, intents)
+        if "cancel" in intents and not had_cart and "swap" not in intents:
+            analysis.needs_human = "cancel_order"
         if not s.lead.captured and self._is_buying(analysis, intents):
             s.lead.captured = True
             s.lead.request = policy.clip(analysis.masked_text or msg.text, 200)
             self._event("lead_captured")
         reason = policy.escalation_reason(intents, unknown_item=analysis.unknown_item)
+        if not reason and analysis.needs_human == "cancel_order":
+            reason = "order_status"
         if reason:
             self._escalate(reason, analysis.unknown_item or policy.clip(analysis.masked_text or msg.text, 120))
-        elif analysis.needs_human:
+        elif analysis.needs_human and analysis.needs_human != "cancel_order":
             self._escalate("question", analysis.needs_human)
         elif "discount" in intents and analysis.profile.max_discount_percent > 0:
             self._escalate("discount_request", policy.clip(analysis.masked_text or msg.text, 120))
@@ -321,6 +326,23 @@ class LeadWorkflow:
     def _update_cart(self, a: TurnAnalysis, intents: set[str]) -> tuple[list[CartLine], list[str]]:
         """Apply what the customer asked for the cart; returns (lines added or changed, SKUs out of stock)."""
         s = self._s
+        if "remove" in intents and s.cart:  # «remove socks», «уберите носки»
+            in_cart = {c.sku.upper() for c in s.cart}
+            drop = {r.sku.upper() for r in a.requested if r.sku.upper() in in_cart} or {s.cart[-1].sku.upper()}
+            s.cart = [c for c in s.cart if c.sku.upper() not in drop]
+            self._event("cart_remove", skus=",".join(sorted(drop)))
+            return [], []
+        if "set_qty" in intents and s.cart and (qty := policy.set_qty_value(a.masked_text or "")):
+            in_cart = {c.sku.upper(): c for c in s.cart}
+            target = next((r.sku for r in a.requested if r.sku.upper() in in_cart), s.cart[-1].sku)
+            stock = next((f.stock for f in [*a.matches, *a.alternatives] if f.sku.upper() == target.upper()), None)
+            qty = min(qty, stock) if stock else qty
+            s.cart = policy.add_to_cart(s.cart, target, qty)
+            self._event("cart_qty", sku=target, qty=str(qty))
+            return [CartLine(sku=target, qty=qty)], []
+        if "swap" in intents and (a.requested or a.matches):  # «get the 42 instead»: replace, don't add
+            s.cart = []
+            intents = {*intents, "buy"}
         if "cancel" in intents:
             if s.cart:
                 s.cart = []

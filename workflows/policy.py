@@ -59,11 +59,13 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "greeting": _rx(r"^\W*(привет\w*|здравств\w*|здрасьт\w*|добр(ый|ое|ого)\s+(день|утро|вечер|дня|вечера)|"
                     r"доброго\s+времени|салют|хай|hi|hello|hey|hiya|good\s+(morning|afternoon|evening))\b"),
     "price": _rx(r"сколько\s+(стоит|стоят|будет|за|по\s+цене)", r"\bцен[аыуе]?\b", r"\bпоч[её]м\b", r"стоимост",
-                 r"\bпрайс", r"how\s+much", r"\bprices?\b", r"\bcosts?\b", r"\bquote\b", r"\bpricing\b",
+                 r"\bпрайс", r"how\s+much", r"\bhow\s+much\s+(r|are)\b", r"\bprices?\b", r"\bcosts?\b",
+                 r"\bquote\b", r"\bpricing\b",
                  r"^\W*(а\s+)?сколько\W*$", r"\bрасценк"),
     "availability": _rx(r"\bесть\s+(ли|в\s+наличии)", r"в\s+наличии", r"\bналичи", r"\bесть\b.*\?",
                         r"\bостал(ось|ись)", r"\bavailab", r"in\s+stock",
-                        r"do\s+you\s+(have|sell|carry|stock|do|fix|repair)",
+                        r"do\s+(you|u|ya)\s+(have|sell|carry|stock|do|fix|repair|got)",
+                        r"\b(got|have)\s+(any|u\s+got)\b",
                         r"\bany\b.*\bleft\b", r"\bпрода[её]т(е|ся)?\b", r"\bпродают\b", r"\bбывают\b", r"\bимеются\b",
                         r"\bремонтиру", r"\bчинит", r"\bпочинит", r"\bпоменя(ете|ть|йте)\b", r"\bзамени(те|ть)\b",
                         r"\bделаете\b", r"\bcan\s+you\s+(fix|repair|replace)", r"\bdo\s+you\s+offer"),
@@ -95,7 +97,8 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                     r"\bsdek|сдэк|почт[аойу]\b",
                     r"\bdeliver", r"\bshipping\b", r"\bship\b", r"\bpick\s*up\b", r"\bcourier"),
     "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсч[её]т\b",
-                   r"\bpay(ment)?\b", r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
+                   r"\bpay(ment)?\b", r"\bpaypal\b", r"\b(take|accept)\s+(cards?|paypal|cash|apple\s+pay)",
+                   r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
     "discount": _rx(r"\bскидк", r"^\W*(\w+\W+){0,3}\d{1,2}\s*%\W*\??\W*$", r"\d+\s*%\s*(off|discount|скидк)",
                     r"\bсбавь", r"\bподешевле\s+отда",
                     r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
@@ -135,7 +138,9 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                  r"\b(успеете|сделаете|сможете|можно)\b.*\b(сегодня|завтра)\b", r"\bв\s+какое\s+время\b",
                  r"\bwhat\s+time\b",
                  r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(вы\s+)?(открыва|закрыва|работа)",
-                 r"\bрежим\s+работы", r"\bвыходн", r"\bopening\s+hours", r"\bwhen\s+(are\s+you|do\s+you)\s+open",
+                 r"\bрежим\s+работы", r"\bвыходн", r"\bopening\s+hours",
+                 r"\bwhen\s+(are\s+you|do\s+you|r\s+u|are\s+u)\s+open", r"\b(your|ur)\s+hours\b",
+                 r"\bwhat\s+(are|r)\s+(your|ur)\s+hours",
                  r"\bbusiness\s+hours", r"\bадрес\s+магазин", r"\bгде\s+(вы\s+)?находит"),
     "warranty": _rx(r"\bгарант", r"\bwarrant", r"\bguarantee"),
     "returns": _rx(r"\bвозврат", r"\bвернуть\b", r"\bобмен(ять)?\b", r"\breturns?\b", r"\brefund", r"\bexchange\b"),
@@ -148,6 +153,18 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                          r"\b(talk|speak)\s+(to|with)\s+(a\s+|the\s+)?(manager|human|person|"
                          r"operator|someone|real)", r"\b(позовите|позови|дайте|нужен)\s+(менеджера|оператора|человека|"
                          r"менеджер|оператор)"),
+    "complaint": _rx(r"\bdamaged\b", r"\bbroken\b", r"\bcrushed\b", r"\brip\s*-?\s*off\b", r"\bworst\b",
+                     r"\bterrible\b",
+                     r"\bawful\b", r"\bdisgusting\b", r"\bразбит\w*", r"\bсломан\w*", r"\bиспорчен\w*", r"\bбрак\w*",
+                     r"\bужасн\w*", r"\bотвратительн\w*", r"\bобманули\b", r"\bхамств\w*", r"\bне\s+работает\b",
+                     r"\bwrong\s+(item|size|order)", r"\bне\s+то\s+(прислали|привезли)", r"\bверните\s+деньги",
+                     r"\bmoney\s+back\b", r"\brefund\b.*\b(now|want|demand)|\b(want|demand)\b.*\brefund"),
+    "swap": _rx(r"\binstead\b", r"\bswap\b", r"\bchange\s+(it\s+)?to\b", r"\bвместо\b", r"\bзамени(те)?\s+на\b",
+                r"\bпоменяй(те)?\s+на\b", r"\bлучше\s+(возьму|давайте|дайте)\b"),
+    "set_qty": _rx(r"\bmake\s+it\s+(\d{1,3})\b", r"\bсделай(те)?\s+(\d{1,3})\b", r"\bпусть\s+будет\s+(\d{1,3})\b",
+                   r"\bchange\s+(the\s+)?(qty|quantity)\s+to\s+(\d{1,3})", r"\bне\s+\d+,?\s+а\s+(\d{1,3})\b"),
+    "remove": _rx(r"\bremove\b", r"\btake\s+out\b", r"\bdelete\b", r"\bубер(и|ите)\b", r"\bудали(те)?\b",
+                  r"\bуберите\s+из\s+корзины", r"\bне\s+нужн[ыао]\s+больше\b"),
     "order_status": _rx(r"\bгде\s+(мой|наш)\s+заказ", r"\bстатус\s+заказа",
                         r"\bкогда\s+(привезут|доставят|будет\s+заказ)",
                         r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)",
@@ -190,6 +207,12 @@ def detect_intents(text: str, profile: Profile) -> list[str]:
         found.append("refuse")
     if "browse" in found and "availability" in found:
         found.remove("availability")  # «что есть из букетов?» browses; it does not ask for one item
+    if "swap" in found and "cancel" in found:
+        found.remove("cancel")  # «changed my mind, get the 42 instead»: a swap, not a cancellation
+        if "refuse" in found:
+            found.remove("refuse")
+    if "complaint" in found and "returns" in found:
+        found.remove("returns")
     for shadowed in ("checkout", "cart"):
         if "order_status" in found and shadowed in found:
             found.remove(shadowed)
@@ -333,6 +356,8 @@ def escalation_reason(intents: Iterable[str], *, unknown_item: str | None) -> st
     it = set(intents)
     if "stop_word" in it:
         return "stop_word"
+    if "complaint" in it:
+        return "complaint"
     if "human_request" in it:
         return "human_request"
     if "order_status" in it:
@@ -361,3 +386,12 @@ def clip(text: str, limit: int = 80) -> str:
     """A one-line preview for activity summaries in the Temporal UI."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_SET_QTY = re.compile(r"(?:make\s+it|сделай(?:те)?|пусть\s+будет|to|а)\s+(\d{1,3})\b", re.I)
+
+
+def set_qty_value(text: str) -> int | None:
+    """«make it 3», «пусть будет 2», «не 2, а 3» → the new quantity."""
+    m = _SET_QTY.search(text)
+    return int(m.group(1)) if m and 0 < int(m.group(1)) <= 999 else None

@@ -68,10 +68,11 @@ class Profile(BaseModel):
         "manager please", "operator please",
     ])
     max_discount_percent: float = Field(default=0.0, ge=0.0, le=100.0)
-    delivery_info_ru: str = "Доставка по России 2–5 дней, самовывоз бесплатно."
-    delivery_info_en: str = "Delivery across Russia takes 2–5 days; pickup is free."
-    payment_info_ru: str = "Оплата картой по ссылке или при получении."
-    payment_info_en: str = "Pay by card via a link or on delivery."
+    delivery_info_ru: str = ""  # empty: the bot says it will check and a manager answers
+    delivery_info_en: str = ""
+    payment_info_ru: str = ""
+    payment_info_en: str = ""
+    phone_region: str = Field(default="RU", pattern="^[A-Z]{2}$")  # how local phone numbers are read (GB: 07…)
     hours_info_ru: str = ""  # empty: the bot says it will check and escalates the question
     hours_info_en: str = ""
     warranty_info_ru: str = ""
@@ -87,5 +88,9 @@ class Profile(BaseModel):
         return self.cta.en if lang == "en" else self.cta.ru
 
     def info(self, topic: str, lang: str) -> str:
-        """The profile's answer on delivery / payment / hours / warranty / returns ("" when it has none)."""
+        """The profile's answer on delivery / payment / hours / warranty / returns ("" when it has none).
+
+        Only the customer's language is used: a shop that wrote only English terms gets its Russian
+        customers' delivery question escalated, never answered with someone else's text.
+        """
         return str(getattr(self, f"{topic}_info_{'en' if lang == 'en' else 'ru'}", "") or "")
