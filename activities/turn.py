@@ -83,6 +83,20 @@ def _leading_qty(part: str) -> int | None:
     return int(m.group(1)) if m and 0 < int(m.group(1)) <= 999 else None
 
 
+_CURRENCY_REGION = {"RUB": "RU", "USD": "US", "GBP": "GB", "KZT": "KZ", "UAH": "UA", "BYN": "BY", "CAD": "CA",
+                    "AUD": "AU", "INR": "IN", "TRY": "TR", "PLN": "PL", "CHF": "CH"}
+
+
+def region_of(catalog: Catalog) -> str:
+    """Where the shop sells, from its catalog's main currency (EUR says nothing: Russian rules then)."""
+    if not catalog.items:
+        return "RU"
+    counts: dict[str, int] = {}
+    for item in catalog.items:
+        counts[item.currency] = counts.get(item.currency, 0) + 1
+    return _CURRENCY_REGION.get(max(counts, key=counts.__getitem__), "RU")
+
+
 def search_text(text: str) -> str:
     """The message without contacts, card masks and dates: nothing a customer types to reach us is an item."""
     return " ".join(_CONTACTISH.sub(" ", text).split())
@@ -219,7 +233,7 @@ class TurnActivities:
         language = policy.detect_language(text, req.language or profile.default_language,
                                           sticky=req.language is not None)
         intents = policy.detect_intents(text, profile)
-        contacts = pii.extract_contacts(text, profile.phone_region)
+        contacts = pii.extract_contacts(text, profile.phone_region or region_of(catalog))
         name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
         card = pii.contains_card(text) or "[card]" in text
         if contacts.phone or contacts.email or contacts.username:

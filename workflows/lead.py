@@ -332,6 +332,11 @@ class LeadWorkflow:
             s.cart = [c for c in s.cart if c.sku.upper() not in drop]
             self._event("cart_remove", skus=",".join(sorted(drop)))
             return [], []
+        if "set_qty" in intents and not s.cart and s.pending and (qty := policy.set_qty_value(a.masked_text or "")):
+            named = {r.sku.upper() for r in a.requested}
+            target = next((p.sku for p in s.pending if p.sku.upper() in named), s.pending[-1].sku)
+            s.pending = [p.model_copy(update={"qty": qty}) if p.sku == target else p for p in s.pending]
+            return [], []
         if "set_qty" in intents and s.cart and (qty := policy.set_qty_value(a.masked_text or "")):
             in_cart = {c.sku.upper(): c for c in s.cart}
             target = next((r.sku for r in a.requested if r.sku.upper() in in_cart), s.cart[-1].sku)

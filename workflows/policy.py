@@ -80,7 +80,7 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                r"\bgive\s+me\s+\d+\s*(x|pcs|pieces|of)?\s+[a-z]", r"\bi'?ll\s+get\b", r"\badd\b", r"\bbuying\b",
                r"\bordering\b", r"\bi'?ll\s+have\b"),
     "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bзапиш(и|ите)\b", r"\bзаписыва(йте|й|ть)\b",
-                    r"\bbook\s+(it|me|a|an|the)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
+                    r"\bbook\s+(it|me|a|an|the|\d)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
                     r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
     "advice": _rx(r"\bподар(ок|ка|ки|ить)\b", r"\bgift\b", r"\bpresent\s+for\b", r"\bпосовету\w*",
                   r"\bчто\s+(выбрать|взять|лучше)\b", r"\brecommend\w*", r"\bsuggest\w*",
@@ -257,7 +257,8 @@ _QTY = re.compile(
     r"(?:(\d{1,3})\s*(?:шт|штук|штуки|pcs|pieces|x\b|х\b|×|меш\w*|пач\w*|упаков\w*|набор\w*|рулон\w*|"
     r"лист\w*|буханк\w*|коробк\w*|банок|банки|флакон\w*|бутыл\w*|комплект\w*|порци\w*|bags?\b|packs?\b|boxes\b|"
     r"sets?\b|rolls?\b|sheets?\b|units?\b))|(?:(?:^|\s)[x×х]\s*(\d{1,3})\b)"
-    r"|(?:\b(?:нужно|нужен|нужна|нужны|надо|беру|возьму|хочу|закажу|дайте|давайте|давай|i\s+need|i'?ll\s+take|"
+    r"|(?:\b(?:нужно|нужен|нужна|нужны|надо|беру|возьму|хочу|закажу|дайте|давайте|давай|купить|взять|заказать|"
+    r"положите|добавьте|buy|get|order|book|i\s+need|i'?ll\s+take|"
     r"i\s+want|give\s+me|add|take)\s+(\d{1,3})\b)"
     r"|(?:^\W*(?:а|и|ну|ок|ok|and|so)?\s*(\d{1,3})\s*(?:шт|штук|pcs|pieces)?\W*$)", re.I)
 _QTY_WORD = re.compile(r"\b(" + "|".join(_NUM_WORDS) + r")\b\s+(?!человек|person|people|мест)", re.I)

@@ -72,7 +72,8 @@ class Profile(BaseModel):
     delivery_info_en: str = ""
     payment_info_ru: str = ""
     payment_info_en: str = ""
-    phone_region: str = Field(default="RU", pattern="^[A-Z]{2}$")  # how local phone numbers are read (GB: 07…)
+    # how local phone numbers are read (GB: 07…, US: (512)…); unset: from the catalog's currency, else RU
+    phone_region: str | None = Field(default=None, pattern="^[A-Z]{2}$")
     hours_info_ru: str = ""  # empty: the bot says it will check and escalates the question
     hours_info_en: str = ""
     warranty_info_ru: str = ""
