@@ -271,8 +271,10 @@ def extract_contacts(text: str, region: str = "RU") -> Contacts:
     phone = None
     without_cards = _CARD_RE.sub(lambda m: " " if luhn_ok(m.group()) else m.group(), text)
     for m in _PHONE_RE.finditer(without_cards):
-        phone = normalize_phone(m.group().lstrip("(") if not m.group().startswith("(") or "+" in m.group()
-                                else m.group(), region)
+        raw = m.group().lstrip("(") if not m.group().startswith("(") or "+" in m.group() else m.group()
+        phone = normalize_phone(raw, region)
+        if phone is None and region.upper() not in ("RU", "KZ") and re.sub(r"\D", "", raw)[:1] == "8":
+            phone = normalize_phone(raw, "RU")  # 8 916… is Russian whatever the shop's country
         if phone:
             break
     email_m = _EMAIL_RE.search(text)
