@@ -199,7 +199,8 @@ def _figures(text: str, req: ReplyRequest, catalog: Catalog) -> tuple[str, list[
     for m in reversed(list(_NUM.finditer(prose))):
         value = _value(m)
         named = re.findall(r"\u27e6([a-z]+)\u27e7", prose[:m.start()])
-        item = catalog.get(named_skus[_index(named[-1])]) if named else None
+        item = catalog.get(named_skus[_index(named[-1])]) if named else _named_in_words(prose[:m.start()], req,
+                                                                                          catalog)
         money, percents = _item_money(item) if item is not None else (set(), set())
         after, before = prose[m.end():m.end() + 6], prose[max(0, m.start() - 4):m.start()]
         money_after, money_before = _MONEY_AFTER.search(after), _MONEY_BEFORE.search(before)
@@ -218,6 +219,21 @@ def _figures(text: str, req: ReplyRequest, catalog: Catalog) -> tuple[str, list[
         else:
             out = out[:start] + " " + out[end:]
     return re.sub(r"\u27e6[a-z]+\u27e7", " ", out), problems, promo
+
+
+def _named_in_words(before: str, req: ReplyRequest, catalog: Catalog) -> Item | None:
+    """The item in play whose name or alias the model wrote out last before a figure (without a slot)."""
+    low = before.lower()
+    best: tuple[int, Item] | None = None
+    for f in [*req.matches, *req.alternatives, *req.cart_facts]:
+        item = catalog.get(f.sku)
+        if item is None:
+            continue
+        for name in (item.name, *item.aliases):
+            pos = low.rfind(name.lower())
+            if pos >= 0 and (best is None or pos > best[0]):
+                best = (pos, item)
+    return best[1] if best else None
 
 
 def _letters(i: int) -> str:

@@ -75,6 +75,15 @@ def test_attack_drafts_are_rejected(draft: str, problem: str):
     assert any(p.startswith(problem) for p in problems), problems
 
 
+def test_a_correct_price_written_after_the_items_own_name_passes():
+    from activities.turn import fact
+
+    tent = CATALOG.get("TENT-2P")
+    req = RU.model_copy(update={"matches": [fact(tent)]})
+    assert check_draft("Палатка двухместная «Трек 2» стоит 7 990 ₽. Оформим?", req, CATALOG, []) == []
+    assert check_draft("Палатка двухместная «Трек 2» стоит 6 990 ₽. Оформим?", req, CATALOG, [])
+
+
 def test_wrong_language_is_rejected():
     assert "wrong_language" in check_draft("Горелка стоит {price:BURNER}. Оформим заказ?", EN, CATALOG, [])
     assert check_draft("{name:BURNER}: {price:BURNER}. Shall I add it?", EN, CATALOG, []) == []
