@@ -377,7 +377,8 @@ class LeadWorkflow:
             lines = list(a.requested) or remembered
         elif "cart" in intents and not s.cart and s.pending:  # «итого?» after «сыворотку 2 и шампунь 3»
             lines = list(s.pending)
-        elif "contact" in intents and not s.cart and (s.pending or s.offered_sku) and not a.requested:
+        elif "contact" in intents and not s.cart and not a.requested and (
+                s.pending or (s.offered_sku and s.stage in (Stage.OFFER, Stage.CLOSING) and not s.escalated)):
             lines = remembered  # «2 замка и 2 фонаря» … «пишите на maria@…»: a contact after an offer orders it
         elif a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus) \
                 and not intents & {"price", "availability", "browse"}:
