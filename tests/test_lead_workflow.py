@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from activities.profiles import ProfileStore
@@ -363,3 +364,13 @@ async def test_a_broken_catalog_still_answers_and_calls_a_human(temporal_env):
         b = Bot(temporal_env.client, settings, tq)
         r = await b.say(b.lead(), "Сколько стоит палатка?")
     assert "менеджер" in r.replies[0] and r.escalation_reason == "system_error"
+
+
+async def test_recorded_history_still_replays():
+    """A lead recorded with an earlier build (tests/histories/record.py) must replay on this code unchanged."""
+    from temporalio.client import WorkflowHistory as History
+
+    recorded = (ROOT / "tests" / "histories" / "lead_sale.json").read_text(encoding="utf-8")
+    replayer = Replayer(workflows=[LeadWorkflow], workflow_runner=sandbox_runner(),
+                        data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(History.from_json("lead-test-recorded", recorded))
