@@ -249,6 +249,10 @@ class TurnActivities:
         quantity = policy.extract_quantity(query)
 
         hits = search(catalog, query, limit=5) if query.strip() else []
+        if (not hits or hits[0].score < FOUND_THRESHOLD) and (bare := morph.product_words(query) or ""):
+            retry = search(catalog, bare, limit=5) if bare != query else []
+            if retry and retry[0].score >= FOUND_THRESHOLD:  # «скидку на термос дадите?»: verbs are not items
+                hits = retry
         matches = [fact(h.item, h.score) for h in hits if h.score >= FOUND_THRESHOLD]
         similar = [fact(h.item, h.score) for h in hits
                    if SIMILAR_SCORE <= h.score < FOUND_THRESHOLD and h.item.in_stock]
@@ -261,6 +265,9 @@ class TurnActivities:
                     matches.insert(0, fact(item))
         unknown = None
         context = [i for s in req.last_skus if (i := catalog.get(s)) is not None]
+        pick = policy.ordinal_choice(query) if context and not matches else None
+        if pick is not None and (pick == -1 or pick < len(context)):  # «вторую» from the list just shown
+            matches = [fact(context[pick])]
         refers = bool(context) and _PRONOUN_REF.search(text) is not None
         if context and (refers or quantity or it & CONTEXT_FOLLOWING) and only_units(query):
             # «давайте 12 мешков», «нужно 30 м2», «а его сколько в упаковке?»: the item being discussed

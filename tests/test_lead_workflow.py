@@ -374,3 +374,19 @@ async def test_recorded_history_still_replays():
     replayer = Replayer(workflows=[LeadWorkflow], workflow_runner=sandbox_runner(),
                         data_converter=pydantic_data_converter)
     await replayer.replay_workflow(History.from_json("lead-test-recorded", recorded))
+
+
+@pytest.mark.parametrize(("turns", "expect", "cart"), [
+    (["Сколько стоит палатка на двоих?", "А коврик к ней есть?", "Беру палатку и пенный коврик"],
+     "Палатка двухместная", {"TENT-2P", "MAT-FOAM"}),
+    (["Есть спальник?", "Дорого", "Ладно, давайте тот что дешевле"], "Добавил", None),
+    (["Какие горелки есть?", "Вторую"], "Джет", set()),
+    (["Скидку на термос дадите?", "А если возьму два?"], "Термос", set()),
+])
+async def test_follow_ups_refer_to_what_was_discussed(bot: Bot, turns: list[str], expect: str, cart: set | None):
+    inp = bot.lead()
+    for text in turns:
+        r = await bot.say(inp, text)
+    assert expect in r.replies[-1], r.replies
+    if cart is not None:
+        assert {c.sku for c in (await bot.state(inp)).cart} == cart

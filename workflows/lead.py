@@ -258,8 +258,9 @@ class LeadWorkflow:
         if "opt_out" in intents:
             self._opt_out("customer")
         matches = analysis.matches
-        if matches:
-            s.last_skus = [m.sku for m in matches[:3]]
+        if matches:  # most recent first; older items stay reachable («беру палатку и коврик» after the mats)
+            fresh = [m.sku for m in matches[:4]]
+            s.last_skus = [*fresh, *(k for k in s.last_skus if k not in fresh)][:8]
         had_cart = bool(s.cart)
         added, skipped = self._update_cart(analysis, intents)
         if "cancel" in intents and not had_cart and "swap" not in intents:

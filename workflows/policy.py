@@ -197,6 +197,12 @@ _SHORT_CONFIRM_WORDS = 6
 def detect_intents(text: str, profile: Profile) -> list[str]:
     """All intents a message carries, in a stable order. Profile phrases add `human_request`/`stop_word`."""
     found = [name for name, rx in INTENT_PATTERNS.items() if rx.search(text)]
+    if re.search(r"\b(если|if)\b", text, re.I) and "?" in text:  # «а если возьму два?» asks, it does not buy
+        found = [f for f in found if f not in ("buy", "confirm", "checkout")]
+        found.append("price")
+    if _AGREE_START.match(text) and "objection" in found:  # «ладно, давайте тот, что дешевле»: agreeing
+        found.remove("objection")
+        found.append("confirm")
     asks = {"price", "availability", "browse", "need", "attribute", "discount"} & set(found)
     if "confirm" in found and (("?" in text and asks) or len(text.split()) > _SHORT_CONFIRM_WORDS
                                or {"objection", "refuse", "cancel", "thanks", "bye", "discount"} & set(found)):
@@ -223,6 +229,8 @@ def detect_intents(text: str, profile: Profile) -> list[str]:
     return found
 
 
+_AGREE_START = re.compile(r"^\W*((ладно|хорошо|ок|ok|окей|да|ну)\W+)?(давайте|давай|беру|возьму|берём|i'?ll\s+take)\b",
+                          re.I)
 _BUY_AGAIN = re.compile(r"оформ\w*|\bбер[уё]м?\b|возьм\w*|закаж\w*|заказыва\w*|добав\w*|верни\w*|checkout|"
                         r"place\s+(the\s+)?order|take\s+it|\bbuy\b|\badd\b", re.I)
 
@@ -396,3 +404,19 @@ def set_qty_value(text: str) -> int | None:
     """«make it 3», «пусть будет 2», «не 2, а 3» → the new quantity."""
     m = _SET_QTY.search(text)
     return int(m.group(1)) if m and 0 < int(m.group(1)) <= 999 else None
+
+
+_ORDINALS = {
+    "перв": 0, "втор": 1, "трет": 2, "четвёрт": 3, "четверт": 3, "first": 0, "second": 1, "third": 2, "fourth": 3,
+}
+
+
+def ordinal_choice(text: str) -> int | None:
+    """«вторую», "the second one", «последний» → index into the items just listed (-1 = last)."""
+    low = text.lower()
+    if re.search(r"\b(последн\w*|the\s+last(\s+one)?)\b", low):
+        return -1
+    for stem, index in _ORDINALS.items():
+        if re.search(rf"\b{stem}\w*\b", low) and len(low.split()) <= 5:
+            return index
+    return None
