@@ -249,7 +249,8 @@ class TurnActivities:
         quantity = policy.extract_quantity(query)
 
         hits = search(catalog, query, limit=5) if query.strip() else []
-        if (not hits or hits[0].score < FOUND_THRESHOLD) and (bare := morph.product_words(query) or ""):
+        bare = " ".join(w for w in query.split() if any(ch.isdigit() for ch in w) or morph.could_be_product(w))
+        if (not hits or hits[0].score < FOUND_THRESHOLD) and bare:
             retry = search(catalog, bare, limit=5) if bare != query else []
             if retry and retry[0].score >= FOUND_THRESHOLD:  # «скидку на термос дадите?»: verbs are not items
                 hits = retry
