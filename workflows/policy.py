@@ -269,7 +269,7 @@ _QTY = re.compile(
     r"положите|добавьте|buy|get|order|book|i\s+need|i'?ll\s+take|"
     r"i\s+want|give\s+me|add|take)\s+(\d{1,3})\b)"
     r"|(?:^\W*(?:а|и|ну|ок|ok|and|so)?\s*(\d{1,3})\s*(?:шт|штук|pcs|pieces)?\W*$)", re.I)
-_QTY_WORD = re.compile(r"\b(" + "|".join(_NUM_WORDS) + r")\b\s+(?!человек|person|people|мест)", re.I)
+_QTY_WORD = re.compile(r"\b(" + "|".join(_NUM_WORDS) + r")\b(?!\s+(человек|person|people|мест))", re.I)
 
 
 def extract_quantity(text: str) -> int | None:
