@@ -93,3 +93,14 @@ def test_cli_reports_a_broken_profile_key(tmp_path: Path, capsys):
     assert main(["profile", "check", str(bad)]) == 2
     assert "aggressiveness" in capsys.readouterr().err
     assert main(["profile", "check", str(ROOT / "profiles" / "default.toml")]) == 0
+
+
+async def test_empty_and_oversized_messages_are_answered(temporal_env, tmp_path: Path):
+    address = temporal_env.client.service_client.config.target_host
+    settings = Settings(_env_file=None, temporal_address=address, profiles_dir=ROOT / "profiles")
+    rows = [{"dialogue_id": "edge", "turns": ["", "🙂", "x" * 30000, "Сколько стоит термос?"]}]
+    results = await simulate(settings, write_dialogues(tmp_path / "e.jsonl", rows), catalog_path=SAMPLE_CATALOG,
+                             out_path=tmp_path / "o.jsonl", llm="rules")
+    turns = results[0]["turns"]
+    assert all(t["replies"] and "error" not in t for t in turns)
+    assert "1 990 ₽" in turns[-1]["replies"][0]

@@ -22,6 +22,8 @@ from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
 from workflows.types import Customer, IncomingMessage, LeadInput, LeadState, TurnResult
 
+MAX_MESSAGE_CHARS = 4096  # Telegram's own limit; the workflow rejects anything past 20 000 outright
+
 
 async def connect(address: str, namespace: str = "default") -> Client:
     return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
@@ -88,6 +90,8 @@ async def send_message(
     wid = inp.state.lead_id
     if contains_card(message.text):  # a card number never enters the workflow history
         message = message.model_copy(update={"text": mask_cards(message.text)})
+    if len(message.text) > MAX_MESSAGE_CHARS:  # a pasted novel is still a message: keep its start, answer it
+        message = message.model_copy(update={"text": message.text[:MAX_MESSAGE_CHARS] + "…"})
     start_op = WithStartWorkflowOperation(
         LeadWorkflow.run,
         inp,

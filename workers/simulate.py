@@ -140,8 +140,13 @@ async def run_dialogue(client: Client, settings: Settings, dlg: Dialogue, *, tas
     turns: list[dict[str, Any]] = []
     for i, text in enumerate(dlg.turns):
         started = time.perf_counter()
-        result = await send_message(client, inp, IncomingMessage(text=text, message_id=f"{wid}:{i}",
-                                                                 customer=customer if i == 0 else None))
+        try:
+            result = await send_message(client, inp, IncomingMessage(text=text, message_id=f"{wid}:{i}",
+                                                                     customer=customer if i == 0 else None))
+        except Exception as err:  # noqa: BLE001 - one bad turn is reported in its dialogue, the run goes on
+            turns.append({"user": text, "replies": [], "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                          "escalated": False, "escalation_reason": None, "error": f"{type(err).__name__}: {err}"})
+            continue
         latency = (time.perf_counter() - started) * 1000
         turns.append({"user": text, "replies": result.replies, "latency_ms": round(latency, 1),
                       "escalated": result.escalated, "escalation_reason": result.escalation_reason})
