@@ -110,11 +110,11 @@ def _known_words(req: ReplyRequest, catalog: Catalog) -> set[str]:
              *(req.profile.info(t, lang) for t in PROFILE_SLOTS for lang in ("ru", "en"))]
     for f in [*req.matches, *req.alternatives, *req.cart_facts]:
         texts += [f.name, f.category, f.description]
-    for item in catalog.items:
-        texts += [item.name, item.category, *item.aliases]
     for t in texts:
         words.update(w.lower() for w in _WORDS.findall(t or ""))
-    return words
+    return words | catalog.memo("draft_words", lambda: {
+        w.lower() for item in catalog.items for t in (item.name, item.category, *item.aliases)
+        for w in _WORDS.findall(t or "")})
 
 
 def _slot_order(draft: str, catalog: Catalog) -> list[str]:

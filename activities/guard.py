@@ -244,17 +244,8 @@ class _Index:
                     self.nouns.add(word.lower().replace("ё", "е")[:5])
 
 
-_INDEX_CACHE: list[_Index] = []
-
-
 def _index(catalog: Catalog) -> _Index:
-    for idx in _INDEX_CACHE:
-        if idx.catalog is catalog:
-            return idx
-    idx = _Index(catalog)
-    _INDEX_CACHE.insert(0, idx)
-    del _INDEX_CACHE[4:]
-    return idx
+    return catalog.memo("guard_index", lambda: _Index(catalog))
 
 
 def _norm(text: str) -> str:

@@ -6,9 +6,13 @@ sees half a catalog.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+T = TypeVar("T")
 
 
 class Item(BaseModel):
@@ -71,10 +75,17 @@ class Catalog(BaseModel):
     version: str = ""
     source: str = ""
     by_sku: dict[str, Item] = Field(default_factory=dict, exclude=True)
+    _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, __context: object) -> None:
         if not self.by_sku:
             object.__setattr__(self, "by_sku", {i.sku.upper(): i for i in self.items})
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """Something derived from this catalog, built once: the catalog is immutable and a reload is a new one."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     def get(self, sku: str) -> Item | None:
         return self.by_sku.get(sku.strip().upper())
