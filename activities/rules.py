@@ -615,18 +615,3 @@ def compose_text(req: ComposeRequest, catalog: Catalog, shop: str = "") -> str:
         return t(req.kind, lang)
     return req.text_en if lang == "en" and req.text_en else req.text_ru
 
-
-def cart_value(req: ComposeRequest, catalog: Catalog) -> tuple[Decimal, str | None]:
-    total = Decimal(0)
-    currency = None
-    for line in req.cart:
-        item = catalog.get(line.sku)
-        if item:
-            total += item.effective_price * line.qty
-            currency = currency or item.currency
-    if not req.cart:
-        for sku in req.last_skus[:1]:
-            item = catalog.get(sku)
-            if item:
-                total, currency = item.effective_price, item.currency
-    return total, currency

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -19,10 +21,10 @@ from activities import draft_policy, metrics, morph, rules
 from activities.guard import check_reply as guard_check
 from activities.llm import ChatModel, generate_draft
 from activities.profiles import ProfileStore
-from catalog.render import render_slots
+from catalog.render import cart_lines, cart_total, render_slots
 from catalog.schema import Catalog, Item
 from catalog.search import FOUND_THRESHOLD, search
-from catalog.text import product_phrase
+from catalog.text import product_phrase, strip_contacts
 from neuroseller import pii
 from workflows import policy
 from workflows.types import (
@@ -50,7 +52,7 @@ NOT_ITEMS = frozenset({"discount", "human_request", "stop_word", "opt_out", "con
 QUIET = frozenset({"greeting", "thanks"})
 CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
 SIMILAR_SCORE = 0.5
-_CONTACTISH = re.compile(r"\S+@\S+|@\w+|\+?\d[\d\s()\-]{8,}\d|https?://\S+|\[card\]|\b\d{2}/\d{2}\b", re.I)
+_NOT_ITEMS_TEXT = re.compile(r"https?://\S+|\[card\]|\b\d{2}/\d{2}\b", re.I)  # links, card masks, dates
 _PARTS = re.compile(r"[,;+\n]|\s(?:и|а\s+также|плюс|ещё|еще|and|plus|also)\s", re.I)
 _LEADING_QTY = re.compile(
     r"^\s*(\d{1,3})\s+(?!(?:человек|чел|person|people|persons|местн|мест|л\b|литр|мл|мм|см|м\b|кг|г\b|гр|w\b|вт|"
@@ -89,17 +91,17 @@ _CURRENCY_REGION = {"RUB": "RU", "USD": "US", "GBP": "GB", "KZT": "KZ", "UAH": "
 
 def region_of(catalog: Catalog) -> str:
     """Where the shop sells, from its catalog's main currency (EUR says nothing: Russian rules then)."""
-    if not catalog.items:
-        return "RU"
-    counts: dict[str, int] = {}
-    for item in catalog.items:
-        counts[item.currency] = counts.get(item.currency, 0) + 1
-    return _CURRENCY_REGION.get(max(counts, key=counts.__getitem__), "RU")
+    def build() -> str:
+        counts = Counter(item.currency for item in catalog.items)
+        return _CURRENCY_REGION.get(counts.most_common(1)[0][0], "RU") if counts else "RU"
+
+    return catalog.memo("phone_region", build)
 
 
 def search_text(text: str) -> str:
     """The message without contacts, card masks and dates: nothing a customer types to reach us is an item."""
-    return " ".join(_CONTACTISH.sub(" ", text).split())
+    without_contacts, _ = strip_contacts(text)  # the same e-mail/@handle/phone reading the search uses
+    return " ".join(_NOT_ITEMS_TEXT.sub(" ", without_contacts).split())
 
 
 _KG = re.compile(r"(\d{1,3})\s*(кг|kg|кило)\b", re.I)
@@ -408,12 +410,9 @@ class TurnActivities:
 
     def compose(self, req: ComposeRequest) -> ComposeResult:
         catalog = self._catalog()
-        total, currency = rules.cart_value(req, catalog)
-        lines = []
-        for line in req.cart:
-            rendered = render_slots(f"{{line:{line.sku}:{line.qty}}}", catalog, req.cart, req.language)
-            if not rendered.problems:
-                lines.append(rendered.text)
+        known = [line for line in req.cart if catalog.get(line.sku) is not None]  # a reload may drop a SKU
+        total, currency = cart_total(known, catalog) or (Decimal(0), None)  # mixed currencies: no one total
+        lines = cart_lines(known, catalog, req.language)
         if req.kind == "card":
             return ComposeResult(cart_lines=lines, cart_value=total, currency=currency)
         profile = self.profiles.resolve(req.profile_name, req.chat_id)

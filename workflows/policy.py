@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal
 
+from catalog.text import phrase_in  # stem-aware: «жалоба» matches «напишу жалобу»
 from workflows.profile import Profile
 from workflows.types import CartLine, LeadState, LeadStatus, Stage
 
@@ -241,18 +241,6 @@ def _changed_mind_back(text: str) -> bool:
     return any(m.start() > last_cancel for m in _BUY_AGAIN.finditer(text)) and last_cancel >= 0
 
 
-def phrase_in(phrase: str, text: str) -> bool:
-    """A profile phrase in the text, in any word form («жалоба» ~ «напишу жалобу»)."""
-    try:
-        from catalog.text import phrase_in as stem_phrase_in
-    except ImportError:  # pragma: no cover - the catalog package always ships it
-        stem_phrase_in = None
-    if stem_phrase_in is not None:  # pragma: no branch
-        return stem_phrase_in(phrase, text)
-    p = phrase.lower().replace("ё", "е").strip()  # pragma: no cover
-    return bool(p) and re.search(rf"(?<!\w){re.escape(p)}", text.lower().replace("ё", "е")) is not None
-
-
 # ---- quantities ---------------------------------------------------------------------------------
 
 _NUM_WORDS = {
@@ -374,10 +362,6 @@ def escalation_reason(intents: Iterable[str], *, unknown_item: str | None) -> st
     if unknown_item:
         return "unknown_item"
     return None
-
-
-def cart_total(cart: Iterable[CartLine], prices: dict[str, Decimal]) -> Decimal:
-    return sum((prices.get(line.sku.upper(), Decimal(0)) * line.qty for line in cart), Decimal(0))
 
 
 def add_to_cart(cart: list[CartLine], sku: str, qty: int) -> list[CartLine]:
