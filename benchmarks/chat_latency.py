@@ -127,25 +127,23 @@ async def main(quick: bool, sqlite: bool) -> None:
                 build_worker(client, base, catalog=lambda: catalog, profiles=profiles, task_queue=rules_tq), \
                 build_worker(client, llm, catalog=lambda: catalog, profiles=profiles, task_queue=llm_tq,
                              model=make_model(llm)):
+            async def scenario(n: int, pace_s: tuple[float, float] | None, label: str) -> list[Figures]:
+                """The floor, the rules brain and the model on the same load, named for the table."""
+                floor = await run_floor(client, floor_tq, n, len(TURNS), pace_s, rng)
+                rules = await run_leads(client, base, rules_tq, n, pace_s, rng)
+                model = await run_leads(client, llm, llm_tq, n, pace_s, rng)
+                for fig, who in ((floor, "floor"), (rules, "leads rules"), (model, "leads model 300 ms")):
+                    fig.name = f"{who}: {n} {label}" + (" (1 activity/turn)" if fig is floor else "")
+                return [floor, rules, model]
+
             await run_floor(client, floor_tq, 2, 2, None, rng)  # warm-up
             await run_leads(client, base, rules_tq, 2, None, rng)
             for n in bursts:
-                floor = await run_floor(client, floor_tq, n, len(TURNS), None, rng)
-                floor.name = f"floor: {n} at once (1 activity/turn)"
-                rules = await run_leads(client, base, rules_tq, n, None, rng)
-                rules.name = f"leads rules: {n} at once"
-                model = await run_leads(client, llm, llm_tq, n, None, rng)
-                model.name = f"leads model 300 ms: {n} at once"
+                floor, rules, model = await scenario(n, None, "at once")
                 rows += [floor.row(), rules.row(), model.row(),
                          f"{'':<44} p95 ratio rules/floor {rules.pct(95) / floor.pct(95):.2f}, "
                          f"model/(floor + 300 ms) {model.pct(95) / (floor.pct(95) + 300):.2f}"]
-            floor = await run_floor(client, floor_tq, paced, len(TURNS), pace, rng)
-            floor.name = f"floor: {paced} at human pace"
-            rules = await run_leads(client, base, rules_tq, paced, pace, rng)
-            rules.name = f"leads rules: {paced} at human pace"
-            model = await run_leads(client, llm, llm_tq, paced, pace, rng)
-            model.name = f"leads model 300 ms: {paced} at human pace"
-            rows += [floor.row(), rules.row(), model.row()]
+            rows += [fig.row() for fig in await scenario(paced, pace, "at human pace")]
     print(f"\nserver: dev server ({'SQLite' if sqlite else 'in-memory'}), {len(TURNS)} turns per dialogue, "
           f"pace {pace[0]:g}–{pace[1]:g} s")
     print(f"{'scenario':<44} {'turns':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'turns/s':>8}")

@@ -31,18 +31,23 @@ async def _client(settings: Settings, client: Client | None) -> Client:
                          settings.temporal_namespace)
 
 
-async def takeover(args: argparse.Namespace, settings: Settings, client: Client | None = None) -> int:
+async def _signal(args: argparse.Namespace, settings: Settings, client: Client | None, name: str,
+                  payload: object) -> str:
     lead = lead_id_arg(args.lead)
-    handle = (await _client(settings, client)).get_workflow_handle(lead)
-    await handle.signal("operator_takeover", OperatorAction(operator=args.operator, note=args.note))
+    await (await _client(settings, client)).get_workflow_handle(lead).signal(name, payload)
+    return lead
+
+
+async def takeover(args: argparse.Namespace, settings: Settings, client: Client | None = None) -> int:
+    lead = await _signal(args, settings, client, "operator_takeover",
+                         OperatorAction(operator=args.operator, note=args.note))
     print(f"{lead}: taken over by {args.operator}; the bot is silent until `neuroseller release {args.lead}`")
     return 0
 
 
 async def release(args: argparse.Namespace, settings: Settings, client: Client | None = None) -> int:
-    lead = lead_id_arg(args.lead)
-    handle = (await _client(settings, client)).get_workflow_handle(lead)
-    await handle.signal("operator_release", OperatorAction(operator=args.operator, note=args.note))
+    lead = await _signal(args, settings, client, "operator_release",
+                         OperatorAction(operator=args.operator, note=args.note))
     print(f"{lead}: handed back to the bot")
     return 0
 
@@ -53,9 +58,8 @@ async def say(args: argparse.Namespace, settings: Settings, client: Client | Non
     if not text:
         print("nothing to say")
         return 2
-    handle = (await _client(settings, client)).get_workflow_handle(lead)
-    await handle.signal("operator_message", OperatorMessage(operator=args.operator, text=text,
-                                                            message_id=f"cli:{uuid.uuid4().hex}"))
+    await _signal(args, settings, client, "operator_message",
+                  OperatorMessage(operator=args.operator, text=text, message_id=f"cli:{uuid.uuid4().hex}"))
     print(f"{lead}: sent as {args.operator}")
     return 0
 
