@@ -121,7 +121,7 @@ async def main(quick: bool, sqlite: bool) -> None:
         floor_worker = Worker(client, task_queue=floor_tq, workflows=[FloorWorkflow], activities=[floor_echo],
                               workflow_runner=sandbox_runner(), max_concurrent_workflow_tasks=200,
                               max_concurrent_activities=200)
-        from activities.llm import make_model
+        from activities.brain.llm import make_model
 
         async with floor_worker, \
                 build_worker(client, base, catalog=lambda: catalog, profiles=profiles, task_queue=rules_tq), \

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
 
-from activities.llm import make_model
+from activities.brain.llm import make_model
 from activities.profiles import ProfileStore
 from catalog.loader import load_csv
 from neuroseller.settings import Settings

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from activities.db import Database
-from activities.db.scratch import scratch_database
+from activities.crm.db import Database
+from activities.crm.db.scratch import scratch_database
 from neuroseller.settings import Settings
 from workers.leads_cli import parse_since, register
 from workflows.types import EventRecord, LeadRecord, LeadStatus, MessageRecord, PersistBatch

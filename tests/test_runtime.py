@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from activities.db import Database
-from activities.db.scratch import scratch_database
+from activities.crm.db import Database
+from activities.crm.db.scratch import scratch_database
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
 from workers import cli

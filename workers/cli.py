@@ -60,7 +60,7 @@ async def temporal_server(settings: Settings) -> AsyncIterator[str]:
 @contextlib.asynccontextmanager
 async def database(settings: Settings, *, required: bool = False) -> AsyncIterator[object | None]:
     """DATABASE_URL when set, else an embedded PostgreSQL under var/; None (no CRM) if neither works."""
-    from activities.db.database import Database
+    from activities.crm.db.database import Database
     from workers.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 
     embedded = None
@@ -127,7 +127,7 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
         except Exception as err:  # noqa: BLE001 - e.g. Temporal Cloud: register with tcld instead
             log.warning("could not register search attributes (%s); register them with your admin tools", err)
     if settings.metrics_port:
-        from activities import metrics
+        from activities.crm import metrics
 
         metrics.serve(settings.metrics_port)
     store = catalog_store(settings)

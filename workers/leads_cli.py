@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from activities.crm.base import LEAD_COLUMNS, lead_row
-from activities.db import Database
+from activities.crm.db import Database
 from neuroseller.settings import Settings
 from workers.embedded_postgres import EmbeddedPostgres, discover_dsn, embedded_root
 from workflows.types import LeadRecord, LeadStatus

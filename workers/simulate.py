@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import Client
 
-from activities.llm import make_model
+from activities.brain.llm import make_model
 from activities.profiles import ProfileError, ProfileStore, load_profile
 from catalog.loader import load_csv
 from catalog.schema import Catalog
@@ -213,7 +213,7 @@ async def simulate(settings: Settings, dialogues_path: Path, *, catalog_path: Pa
 
 def summary(results: list[dict[str, Any]]) -> str:
     """A one-paragraph report: leads captured, escalations, next-step coverage, latency."""
-    from activities.guard import has_next_step
+    from activities.brain.guard import has_next_step
 
     replies = [t["replies"][-1] for d in results for t in d["turns"] if t["replies"]]
     with_step = sum(1 for r in replies if has_next_step(r))

@@ -2,7 +2,7 @@
 
 Inbound: each accepted Telegram message becomes update-with-start on the lead's workflow
 (`lead-tg-<chat id>`), one chat at a time in order, many chats at once. Outbound: a Temporal worker
-on task queue `telegram` runs the send activities in this process (`activities/telegram_send.py`).
+on task queue `telegram` runs the send activities in this process (`activities/channels/telegram/send.py`).
 Operators act in their chat (`/take`, `/release`, `/leads`, replies to cards).
 
 Catch-up: a StringSession keeps no update state, so the gateway stores pts/qts/date/seq in
@@ -29,10 +29,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
-from activities.db.database import Database
+from activities.channels.telegram.send import TelegramSender, typing
+from activities.channels.telegram.store import TelegramStore, UpdateState
+from activities.crm.db.database import Database
 from activities.profiles import ProfileStore
-from activities.telegram_send import TelegramSender, typing
-from activities.telegram_store import TelegramStore, UpdateState
 from neuroseller.settings import Settings
 from workers.operator_cli import lead_id_arg
 from workflows.profile import Profile

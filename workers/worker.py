@@ -13,9 +13,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.llm import make_model
+from activities.brain.llm import make_model
+from activities.brain.turn import TurnActivities
 from activities.profiles import ProfileStore
-from activities.turn import TurnActivities
 from catalog.schema import Catalog
 from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
@@ -40,7 +40,7 @@ def build_worker(
     model: Any = None,
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
-    from activities import morph
+    from activities.brain import morph
 
     morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
     turn = TurnActivities(

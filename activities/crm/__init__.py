@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from activities.crm.base import LEAD_COLUMNS, LeadSink, lead_row
 from activities.crm.csv_sink import CsvSink
+from activities.crm.db import Database
 from activities.crm.postgres_sink import PostgresSink
 from activities.crm.sheet_sink import SheetSink
 from activities.crm.webhook_sink import WebhookSink
-from activities.db import Database
 from neuroseller.settings import Settings
 
 __all__ = [

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import metrics
+from activities.crm import metrics
 from activities.crm.base import LeadSink
 from neuroseller.pii import mask_pii
 from workflows.types import PersistBatch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from activities.db import Database
+from activities.crm.db import Database
 from workflows.types import PersistBatch
 
 

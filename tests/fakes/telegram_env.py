@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 
 from temporalio.client import Client
 
-from activities.db.database import Database
-from activities.db.scratch import scratch_database
-from activities.telegram_store import TelegramStore
+from activities.channels.telegram.store import TelegramStore
+from activities.crm.db.database import Database
+from activities.crm.db.scratch import scratch_database
 from neuroseller.settings import Settings
 from tests.fakes.telegram import FakeTelegram
 from workers.telegram_gateway import GatewayClient, TelegramGateway, build_telethon_client, open_gateway

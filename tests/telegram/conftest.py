@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from activities.db.database import Database
+from activities.crm.db.database import Database
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_env import migrated_database
 

@@ -15,9 +15,9 @@ import pytest
 from telethon import errors, functions, types
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.db.database import Database
+from activities.channels.telegram.send import _sent_id
+from activities.crm.db.database import Database
 from activities.profiles import ProfileStore
-from activities.telegram_send import _sent_id
 from catalog.loader import load_csv
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telethon import types
 
-from activities.db.database import Database
+from activities.crm.db.database import Database
 from activities.profiles import ProfileStore
 from catalog.loader import load_csv
 from neuroseller.settings import Settings

@@ -15,8 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.db.database import Database
-from activities.telegram_send import (
+from activities.channels.telegram.send import (
     MAX_MESSAGE,
     TelegramSender,
     random_id_for,
@@ -24,6 +23,7 @@ from activities.telegram_send import (
     split_text,
     typing,
 )
+from activities.crm.db.database import Database
 from tests.fakes.telegram import FakeTelegram, flood
 from tests.fakes.telegram_env import OPERATORS_CHAT, connected, store_of, tg_settings
 from workflows.types import Customer, OperatorCard, OutboundMessage, SendResult, TranscriptEntry

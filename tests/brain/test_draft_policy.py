@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from activities.draft_policy import check_draft, fill_profile_slots, normalize
+from activities.brain.draft_policy import check_draft, fill_profile_slots, normalize
 from catalog.loader import load_csv
 from tests.conftest import SAMPLE_CATALOG
 from workflows.profile import Profile
@@ -76,7 +76,7 @@ def test_attack_drafts_are_rejected(draft: str, problem: str):
 
 
 def test_a_correct_price_written_after_the_items_own_name_passes():
-    from activities.turn import fact
+    from activities.brain.turn import fact
 
     tent = CATALOG.get("TENT-2P")
     req = RU.model_copy(update={"matches": [fact(tent)]})

@@ -17,9 +17,10 @@ from decimal import Decimal
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import draft_policy, metrics, morph, rules
-from activities.guard import check_reply as guard_check
-from activities.llm import ChatModel, generate_draft
+from activities.brain import draft_policy, morph, rules
+from activities.brain.guard import check_reply as guard_check
+from activities.brain.llm import ChatModel, generate_draft
+from activities.crm import metrics
 from activities.profiles import ProfileStore
 from catalog.render import cart_lines, cart_total, render_slots
 from catalog.schema import Catalog, Item

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from activities.guard import check_reply, has_next_step, parse_number, repair_hint
-from activities.llm import generate_draft
-from activities.llm.ollama_provider import OllamaChatModel
-from activities.llm.openai_provider import OpenAIChatModel
-from activities.prompt import SYSTEM_PROMPT_FIXED
+from activities.brain.guard import check_reply, has_next_step, parse_number, repair_hint
+from activities.brain.llm import generate_draft
+from activities.brain.llm.ollama_provider import OllamaChatModel
+from activities.brain.llm.openai_provider import OpenAIChatModel
+from activities.brain.prompt import SYSTEM_PROMPT_FIXED
 from catalog.schema import Catalog, Item
 from tests.fakes.ollama_server import FakeOllamaServer
 from tests.fakes.openai_server import ATTACKS, Adversary, FakeOpenAIServer

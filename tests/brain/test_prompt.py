@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from itertools import pairwise
 
-from activities.prompt import CLOSE, HISTORY_TURNS, OPEN, SYSTEM_PROMPT_FIXED, build_messages, neutralise
+from activities.brain.prompt import CLOSE, HISTORY_TURNS, OPEN, SYSTEM_PROMPT_FIXED, build_messages, neutralise
 from workflows.profile import Profile
 from workflows.types import ItemFact, ReplyRequest, TranscriptEntry
 

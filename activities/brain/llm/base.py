@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from temporalio.exceptions import ApplicationError
 
-from activities.prompt import build_messages
+from activities.brain.prompt import build_messages
 from catalog.render import find_slots
 from workflows.types import Draft, ReplyRequest
 
@@ -84,11 +84,11 @@ def clean_completion(text: str | None) -> str:
 def make_model(settings: Settings) -> ChatModel | None:
     """The configured model, or None for the rules-only provider. Vendor SDKs load lazily."""
     if settings.llm_provider == "openai":
-        from activities.llm.openai_provider import OpenAIChatModel
+        from activities.brain.llm.openai_provider import OpenAIChatModel
 
         return OpenAIChatModel.from_settings(settings)
     if settings.llm_provider == "ollama":
-        from activities.llm.ollama_provider import OllamaChatModel
+        from activities.brain.llm.ollama_provider import OllamaChatModel
 
         return OllamaChatModel.from_settings(settings)
     return None

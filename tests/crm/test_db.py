@@ -11,8 +11,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from activities.db import Database, DatabaseError, migration_files
-from activities.db.scratch import scratch_database, with_database
+from activities.crm.db import Database, DatabaseError, migration_files
+from activities.crm.db.scratch import scratch_database, with_database
 from workflows.types import EventRecord, LeadRecord, LeadStatus, MessageRecord, PersistBatch
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from telethon import errors, functions, types, utils
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.telegram_store import TelegramStore
+from activities.channels.telegram.store import TelegramStore
 from workflows.types import Customer, OperatorCard, OutboundMessage, SendResult
 
 log = logging.getLogger(__name__)

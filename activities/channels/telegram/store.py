@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from activities.db.database import Database
+from activities.crm.db.database import Database
 
 
 @dataclass(frozen=True)

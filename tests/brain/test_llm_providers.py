@@ -14,10 +14,10 @@ import pytest
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
-from activities.llm import ChatModel, generate_draft, make_model
-from activities.llm.base import clean_completion, error_for_status, retry_after_seconds
-from activities.llm.ollama_provider import OllamaChatModel
-from activities.llm.openai_provider import PLACEHOLDER_KEY, OpenAIChatModel
+from activities.brain.llm import ChatModel, generate_draft, make_model
+from activities.brain.llm.base import clean_completion, error_for_status, retry_after_seconds
+from activities.brain.llm.ollama_provider import OllamaChatModel
+from activities.brain.llm.openai_provider import PLACEHOLDER_KEY, OpenAIChatModel
 from neuroseller.settings import Settings
 from tests.fakes.ollama_server import FakeOllamaServer
 from tests.fakes.openai_server import FakeOpenAIServer, facts_reply, last_user_text

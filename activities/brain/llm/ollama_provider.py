@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import ollama
 
-from activities.llm.base import config_error, error_for_status, unavailable
+from activities.brain.llm.base import config_error, error_for_status, unavailable
 
 if TYPE_CHECKING:
     from neuroseller.settings import Settings

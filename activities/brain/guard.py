@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from rapidfuzz import fuzz, process
 
-from activities.prompt import SYSTEM_PROMPT_FIXED
+from activities.brain.prompt import SYSTEM_PROMPT_FIXED
 from catalog.render import cart_total, render_slots
 from catalog.schema import Catalog, Item
 from workflows.types import GuardVerdict, ReplyRequest

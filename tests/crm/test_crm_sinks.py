@@ -26,9 +26,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.crm import CsvSink, PostgresSink, SheetSink, WebhookSink, make_sinks, sink_names
 from activities.crm.activity import CrmActivities, masked
 from activities.crm.base import LEAD_COLUMNS
+from activities.crm.db import Database
+from activities.crm.db.scratch import scratch_database
 from activities.crm.webhook_sink import sign
-from activities.db import Database
-from activities.db.scratch import scratch_database
 from catalog.sheet_source import SheetsUnavailable, call_sheets, retry_after_seconds
 from neuroseller.settings import Settings
 from tests.fakes.sheets_server import FakeSheets, point_gspread_at, write_service_account
