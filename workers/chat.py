@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 
@@ -36,13 +37,49 @@ def state_line(state: LeadState) -> str:
             f"cart {cart}{amount} · contact {contact}]")
 
 
-async def stdin_lines(prompt: str = "you> ") -> AsyncIterator[str]:
+async def stdin_lines(prompt: str = "you> ", fd: int | None = None) -> AsyncIterator[str]:
+    """Lines typed at the prompt, read by the event loop itself (no thread).
+
+    A thread blocked in `input()` cannot be interrupted: Ctrl-C would print "stopped" and the
+    process would wait for Enter before the shell came back. Here stdin is watched by the loop
+    (`add_reader`), so Ctrl-C, SIGTERM and end of input end the chat at once. The terminal stays in
+    its normal line mode: the user edits the line, the loop gets it on Enter.
+    """
+    fd = sys.stdin.fileno() if fd is None else fd
+    loop = asyncio.get_running_loop()
+    buffer = b""
+    show_prompt = os.isatty(fd)
     while True:
-        try:
-            line = await asyncio.to_thread(input, prompt)
-        except EOFError:
-            return
-        yield line
+        while b"\n" not in buffer:
+            if show_prompt:
+                sys.stdout.write(prompt)
+                sys.stdout.flush()
+                show_prompt = False
+            chunk = await _read_chunk(loop, fd)
+            if not chunk:  # end of input (Ctrl-D, a closed pipe)
+                if buffer.strip():
+                    yield buffer.decode(errors="replace")
+                return
+            buffer += chunk
+        line, buffer = buffer.split(b"\n", 1)
+        show_prompt = os.isatty(fd)
+        yield line.decode(errors="replace").rstrip("\r")
+
+
+async def _read_chunk(loop: asyncio.AbstractEventLoop, fd: int) -> bytes:
+    ready: asyncio.Future[None] = loop.create_future()
+    try:
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    except PermissionError:  # a regular file cannot be watched, and never blocks
+        return os.read(fd, 65536)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:  # woken without data: try again
+        return await _read_chunk(loop, fd)
 
 
 async def chat_loop(client: Client, inp: LeadInput, lines: AsyncIterator[str],

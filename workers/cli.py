@@ -279,8 +279,11 @@ USER_ERRORS = (UsageError, DevServerError, CatalogError, ProfileError, SimulateE
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    # SIGTERM (systemd, docker, kill) and SIGHUP (a closed terminal or tmux pane) stop like Ctrl-C:
+    # the task is cancelled, so every `async with` below unwinds and stops what it started
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, task.cancel)
     return await args.func(args, settings)
 
 

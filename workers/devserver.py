@@ -14,6 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
+from workers.lifeline import PidFile, with_lifeline
 from workflows.search_attributes import dev_server_flags
 
 
@@ -59,6 +60,12 @@ class DevServer:
         self.namespace = namespace
         self.proc: asyncio.subprocess.Process | None = None
         self._log: Path | None = None
+        # identifies "our" server: the SQLite file it was started on (the marker in its command line)
+        self.pidfile = (PidFile(var_dir / "temporal.pid", str(self._db_path())) if var_dir is not None else None)
+
+    def _db_path(self) -> Path:
+        assert self.var_dir is not None
+        return (self.var_dir / "temporal.db").resolve()
 
     @property
     def address(self) -> str:
@@ -72,10 +79,18 @@ class DevServer:
         else:
             cmd += ["--ui-port", str(self.ui_port), "--ui-ip", "127.0.0.1"]
         if self.var_dir is not None:
-            cmd += ["--db-filename", str(self.var_dir / "temporal.db")]
+            cmd += ["--db-filename", str(self._db_path())]
         return cmd
 
     def _check(self) -> None:
+        if self.pidfile is not None and self.pidfile.live() and (owner := self.pidfile.owner()):
+            raise DevServerError(f"another neuroseller process (pid {owner}) runs the Temporal server of "
+                                 f"{self.var_dir}: stop it first, or set TEMPORAL_ADDRESS to share its server")
+        if self.pidfile is not None and (pid := self.pidfile.stop_orphan()) is not None:
+            # a previous `up` of this var/ died without cleaning up (SIGKILL on a system without
+            # PR_SET_PDEATHSIG, or a server started by an older version): stop it cleanly, start fresh
+            print(f"stopped the Temporal server (pid {pid}) left running by an earlier start of {self.var_dir}",
+                  file=sys.stderr)
         for port, what in ((self.port, "Temporal"), (self.ui_port, "Temporal UI")):
             if port is not None and not port_free(port):
                 raise DevServerError(f"port {port} for the {what} is in use: stop what runs there, set "
@@ -103,7 +118,9 @@ class DevServer:
         log_dir.mkdir(parents=True, exist_ok=True)
         self._log = log_dir / f"temporal-{self.port}.log"
         log = self._log.open("wb")
-        self.proc = await asyncio.create_subprocess_exec(*self.command(), stdout=log, stderr=log,
+        # own session: Ctrl-C in the terminal reaches us, and we stop the worker before the server;
+        # the lifeline stops the server when this process dies without cleaning up (kill -9)
+        self.proc = await asyncio.create_subprocess_exec(*with_lifeline(self.command()), stdout=log, stderr=log,
                                                          start_new_session=True)
         log.close()
         loop = asyncio.get_running_loop()
@@ -116,6 +133,8 @@ class DevServer:
                 writer.close()
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
+                if self.pidfile is not None:
+                    self.pidfile.write(self.proc.pid)
                 return self.address
             except OSError:
                 await asyncio.sleep(0.1)
@@ -130,6 +149,8 @@ class DevServer:
         return lines[-1][:300] if lines else "no output"
 
     async def stop(self) -> None:
+        if self.proc is not None and self.pidfile is not None:
+            self.pidfile.clear()
         if self.proc is None or self.proc.returncode is not None:
             return
         self.proc.terminate()

@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import signal
 import socket
 import stat
 import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from types import ModuleType
 
 from neuroseller.settings import Settings
+from workers.lifeline import PidFile, alive, with_lifeline
 
 DSN_FILE = "dsn"
 SYSTEM_USER = "embedded_postgres"
@@ -71,7 +74,13 @@ def _live_postmaster(data: Path) -> tuple[int, int] | None:
 class EmbeddedPostgres:
     """`await start()` → DSN, `await stop()`; also an async context manager (blocking variants:
     `start_blocking()`/`stop_blocking()`). The DSN is written to `<root>/dsn` while the
-    server runs, so other processes (the `leads` CLI) find it with `read_dsn()`."""
+    server runs, so other processes (the `leads` CLI) find it with `read_dsn()`.
+
+    The postmaster runs as our child with a lifeline (it shuts down fast when this process dies, even
+    by SIGKILL), in its own session (Ctrl-C reaches us first, and we close the pool before it stops).
+    A server found running on the data dir is shared when the process that started it still runs,
+    and stopped cleanly when that process is gone (an orphan) before ours starts.
+    """
 
     def __init__(self, root: Path | str = Path("var/pg"), port: int = 0) -> None:
         self.root = Path(root).resolve()
@@ -79,23 +88,44 @@ class EmbeddedPostgres:
         self.log = self.root / "postgres.log"
         self.port = port
         self.dsn: str | None = None
+        self.proc: subprocess.Popen | None = None
+        self.pidfile = PidFile(self.root / "postmaster.owner", str(self.data))
+        self.shared = False  # adopted from a live owner: not ours to stop
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> str:
-        """Start (initdb on first use) and return the DSN; the blocking work runs in a thread."""
-        return await asyncio.to_thread(self.start_blocking)
+        """Start (initdb on first use) and return the DSN. The slow parts run in a thread; the
+        postmaster is forked from the calling thread, because Linux ties the lifeline to the thread
+        that forked (a pool thread may exit while we still run)."""
+        prepared = await asyncio.to_thread(self._prepare)
+        if isinstance(prepared, str):
+            return prepared
+        self._spawn(*prepared)
+        return await asyncio.to_thread(self._wait_ready, prepared[0])
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.stop_blocking)
 
     def start_blocking(self) -> str:
+        prepared = self._prepare()
+        if isinstance(prepared, str):
+            return prepared
+        self._spawn(*prepared)
+        return self._wait_ready(prepared[0])
+
+    def _prepare(self) -> str | tuple[int, str | None]:
+        """Everything before the fork: a DSN when a live server is shared, else (port, user)."""
         user = self._system_user()
         self._check_data_dir()
         self.root.mkdir(parents=True, exist_ok=True)
         running = _live_postmaster(self.data)
-        if running:  # left over by a process that died: adopt it rather than fail on its lock
+        if running and self.pidfile.owner():  # another live neuroseller process runs it: share it
+            self.shared = True
             return self._ready(running[1])
+        if running:  # an orphan of a process that died: stop it cleanly, then start our own
+            self._run("pg_ctl", ["-w", "-t", "60", "-m", "fast", "stop"], user, "failed to stop an orphan")
+            self.pidfile.clear()
         self.data.mkdir(exist_ok=True)
         self.log.touch()
         if user:
@@ -112,17 +142,65 @@ class EmbeddedPostgres:
             raise EmbeddedPostgresError(
                 f"embedded PostgreSQL: port {port} on 127.0.0.1 is taken; free it or set EMBEDDED_PG_PORT"
             )
-        options = f"-h 127.0.0.1 -p {port} -k {self.data}"
-        self._run(
-            "pg_ctl", ["-w", "-t", "60", "-l", str(self.log), "-o", options, "start"], user, "failed to start"
-        )
-        return self._ready(port)
+        return port, user
+
+    def _spawn(self, port: int, user: str | None) -> None:
+        ids: dict[str, int] = {}
+        if user:
+            entry = pwd.getpwnam(user)
+            ids = {"uid": entry.pw_uid, "gid": entry.pw_gid}
+        argv = [str(_wheel().POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data), "-h", "127.0.0.1",
+                "-p", str(port), "-k", str(self.data)]
+        self._log_offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as log:
+            # SIGINT is PostgreSQL's fast shutdown: sessions end, data is flushed
+            self.proc = subprocess.Popen(with_lifeline(argv, sig=signal.SIGINT, **ids), stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log, start_new_session=True)
+
+    def _wait_ready(self, port: int, timeout: float = 60.0) -> str:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                reason = self._first_problem(self._log_since(self._log_offset)) or "no output"
+                raise EmbeddedPostgresError(f"embedded PostgreSQL failed to start: {reason} (log: {self.log})")
+            if self._accepting():
+                self.pidfile.write(self.proc.pid)
+                return self._ready(port)
+            time.sleep(0.05)
+        self._stop_child()
+        raise EmbeddedPostgresError(f"embedded PostgreSQL did not start within {timeout:.0f}s (log: {self.log})")
+
+    def _accepting(self) -> bool:
+        """postmaster.pid's status line says `ready` once connections are accepted."""
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def _stop_child(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
 
     def stop_blocking(self) -> None:
-        """Fast shutdown (open sessions are ended, data is flushed); a no-op when not running."""
-        (self.root / DSN_FILE).unlink(missing_ok=True)
+        """Fast shutdown (open sessions are ended, data is flushed); a no-op when not running or shared."""
         self.dsn = None
-        if _live_postmaster(self.data):
+        if self.shared:
+            return
+        (self.root / DSN_FILE).unlink(missing_ok=True)
+        self.pidfile.clear()
+        if self.proc is not None:
+            self._stop_child()
+        elif (running := _live_postmaster(self.data)) and alive(running[0]):
             self._run(
                 "pg_ctl", ["-w", "-t", "60", "-m", "fast", "stop"], self._system_user(), "failed to stop"
             )
