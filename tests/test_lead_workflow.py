@@ -211,9 +211,13 @@ async def test_continue_as_new_keeps_state_and_bounded_transcript(bot: Bot):
     state = await bot.state(inp)
     assert state.turns == 8
     assert len(state.transcript) <= 6 and state.summary
-    desc = await bot.client.get_workflow_handle(inp.state.lead_id).describe()
-    assert desc.run_id != (await bot.client.get_workflow_handle(inp.state.lead_id, first_execution_run_id=None)
-                           .describe()).raw_description.workflow_execution_info.first_run_id or True
+    handle = bot.client.get_workflow_handle(inp.state.lead_id)
+    desc = await handle.describe()
+    first_run = desc.raw_description.workflow_execution_info.first_run_id
+    assert first_run and desc.run_id != first_run  # the lead continued as new at least once...
+    started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
+    assert started.continued_execution_run_id  # ...and the running execution is such a continuation
+    assert state.lead_id == inp.state.lead_id and "термос" in state.summary + str(state.transcript)
     dup = await bot.say(inp, "again", message_id="can-3")  # seen before continue-as-new
     assert dup.duplicate
 
