@@ -132,7 +132,7 @@ async def test_export_csv(settings: Settings, tmp_path: Path) -> None:
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["lead_id"], r["phone"], r["items"]) for r in rows] == [
-        ("lead-telegram-100", "+79123456789", "TENT-2P")
+        ("lead-telegram-100", "'+79123456789", "TENT-2P")  # text to a spreadsheet, never a formula
     ]
 
 

@@ -7,7 +7,6 @@ dialogue log stay masked.
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -16,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from activities.crm.base import LEAD_COLUMNS, lead_row
+from activities.crm.base import LEAD_COLUMNS, lead_row, spreadsheet_writer
 from activities.crm.db import Database
 from neuroseller.settings import Settings
 from workers.embedded_postgres import EmbeddedPostgres, discover_dsn, embedded_root
@@ -130,7 +129,7 @@ async def export_leads(args: argparse.Namespace, settings: Settings, out: TextIO
     path: Path = args.csv
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8-sig") as f:  # BOM: Excel opens Cyrillic correctly
-        writer = csv.writer(f)
+        writer = spreadsheet_writer(f)  # customer text never becomes a live formula in Excel
         writer.writerow(LEAD_COLUMNS)
         writer.writerows(lead_row(x) for x in leads)
     print(f"exported {len(leads)} lead(s) to {path}", file=out)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
 from workflows.types import LeadRecord, PersistBatch
 
@@ -62,3 +63,31 @@ def lead_row(lead: LeadRecord) -> list[str]:
         else:
             out.append(str(value))
     return out
+
+
+def spreadsheet_writer(f: IO[str]):
+    """A CSV writer whose cells a spreadsheet never runs as formulas (OWASP "CSV injection").
+
+    Customer text (a name, a request) reaches a file a manager opens in Excel: `=HYPERLINK(...)` or
+    `+cmd|...` would become live. `defusedcsv` prefixes such cells with an apostrophe (shown as text,
+    not printed); a leading tab or carriage return, which Excel skips before reading a formula, is
+    escaped the same way here. A phone like `+7 912…` therefore shows as text, which is what it is.
+    """
+    from defusedcsv import csv as defused
+
+    class _Writer:
+        def __init__(self) -> None:
+            self._w = defused.writer(f)
+
+        def writerow(self, row: Iterable[object]) -> None:
+            self._w.writerow([_leading_blank(v) for v in row])
+
+        def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+            for row in rows:
+                self.writerow(row)
+
+    return _Writer()
+
+
+def _leading_blank(value: object) -> object:
+    return "'" + value if isinstance(value, str) and value[:1] in ("\t", "\r") else value

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from activities.crm.base import LEAD_COLUMNS, lead_row
+from activities.crm.base import LEAD_COLUMNS, lead_row, spreadsheet_writer
 from workflows.types import PersistBatch
 
 
@@ -53,9 +53,9 @@ class CsvSink:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "w", newline="", encoding="utf-8-sig") as f:
-                    writer = csv.DictWriter(f, fieldnames=LEAD_COLUMNS, extrasaction="ignore")
-                    writer.writeheader()
-                    writer.writerows(rows)
+                    writer = spreadsheet_writer(f)
+                    writer.writerow(LEAD_COLUMNS)
+                    writer.writerows([r.get(c, "") for c in LEAD_COLUMNS] for r in rows)
                     f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, self.path)

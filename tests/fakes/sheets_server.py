@@ -105,6 +105,8 @@ class FakeSheets:
     failures: list[tuple[int, str | None]] = field(default_factory=list)
     requests: list[tuple[float, str, str, int]] = field(default_factory=list)  # (time, method, path, status)
     token_requests: int = 0
+    # valueInputOption of every write: RAW keeps customer text inert (USER_ENTERED would run formulas)
+    input_options: list[str] = field(default_factory=list)
     base_url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -147,6 +149,8 @@ class FakeSheets:
             result = {"responses": [self._write(d["range"], d["values"]) for d in body.get("data", [])]}
         else:
             rng = unquote(rest.lstrip("/"))
+            if rng.endswith(":append") or request.method == "PUT":
+                self.input_options.append(request.query.get("valueInputOption", ""))
             if rng.endswith(":append"):
                 result = self._append(rng[: -len(":append")], body["values"])
             elif request.method == "PUT":
