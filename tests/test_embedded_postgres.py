@@ -125,7 +125,6 @@ async def test_an_orphan_server_is_stopped_and_replaced(tmp_path: Path) -> None:
     """A postmaster left by a dead owner (no lifeline: an older version, another OS) is not adopted
     forever: it is stopped cleanly and ours, which dies with us, takes its place."""
     import json
-    import os
 
     from workers.lifeline import alive
 
@@ -146,4 +145,4 @@ async def test_an_orphan_server_is_stopped_and_replaced(tmp_path: Path) -> None:
         assert second.proc is not None and second.proc.pid == _postmaster_pid(pg) != orphan
     finally:
         await second.stop()
-    assert not os.path.exists(pg / "postmaster.owner")
+    assert not (pg / "postmaster.owner").exists()
