@@ -394,3 +394,18 @@ async def test_follow_ups_refer_to_what_was_discussed(bot: Bot, turns: list[str]
     assert expect in r.replies[-1], r.replies
     if cart is not None:
         assert {c.sku for c in (await bot.state(inp)).cart} == cart
+
+
+async def test_asking_about_an_item_is_interest_not_a_cart_or_an_amount(bot: Bot):
+    """The operator's card and the CRM see what was asked about apart from what is in the cart: a
+    customer who asked about one tent and bought nothing has no amount and one item of interest."""
+    inp = bot.lead()
+    await bot.say(inp, "Сколько стоит палатка на двоих? Перезвоните мне: +7 912 345-67-89")
+    state = await bot.state(inp)
+    assert state.lead.captured and state.cart == []
+    assert state.lead.items == [] and state.lead.amount is None
+    assert state.lead.interest == ["Палатка двухместная «Трек 2»"]
+    await bot.say(inp, "Беру")
+    state = await bot.state(inp)
+    assert [(c.sku, c.qty) for c in state.cart] == [("TENT-2P", 1)]
+    assert state.lead.items == ["Палатка двухместная «Трек 2» × 1 = 7 990 ₽"] and state.lead.amount == 7990

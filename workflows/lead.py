@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         EventRecord,
         GuardVerdict,
         IncomingMessage,
-        ItemFact,
         LeadInput,
         LeadRecord,
         LeadState,
@@ -280,7 +279,8 @@ class LeadWorkflow:
             self._escalate("discount_request", policy.clip(analysis.masked_text or msg.text, 120))
         s.stage = policy.next_stage(s.stage, intents, has_matches=bool(matches), cart_nonempty=bool(s.cart),
                                     has_contact=bool(s.lead.contact))
-        await self._refresh_cart_value(matches if s.lead.captured else None)
+        self._note_interest(analysis)
+        await self._refresh_cart_value()
 
         req = self._reply_request(msg, analysis)
         req.cart_added, req.cart_skipped = added, skipped
@@ -597,25 +597,29 @@ class LeadWorkflow:
 
     # ---- state bookkeeping, search attributes, CRM batches ------------------------------------
 
-    async def _refresh_cart_value(self, interest: list[ItemFact] | None = None) -> None:
-        """The lead's items and amount: the cart when there is one, else the items asked about."""
+    async def _refresh_cart_value(self) -> None:
+        """The lead's items and amount are its cart's (or, before it is confirmed, the order it named
+        with quantities); items only asked about are `interest` and never give the lead an amount."""
         s = self._s
         if not s.cart and s.lead.status == LeadStatus.LOST:
             return  # a cancelled order keeps what it was about, for the manager's report
-        if not s.cart and s.pending:  # named with quantities, not yet confirmed: the lead shows that order
-            res = await self._compose("card", cart_override=s.pending)
-            s.lead.items, s.lead.amount, s.lead.currency = res.cart_lines, res.cart_value or None, res.currency
+        if not (s.cart or s.pending):
+            s.lead.items, s.lead.amount, s.lead.currency = [], None, None
             return
-        if not s.cart:
-            if interest:
-                s.lead.items = [f.name for f in interest[:3]]
-                s.lead.amount = interest[0].promo_price if interest[0].promo_price is not None else interest[0].price
-                s.lead.currency = interest[0].currency
-            return
-        res = await self._compose("card")
+        res = await self._compose("card", cart_override=None if s.cart else s.pending)
         s.lead.items = res.cart_lines
         s.lead.amount = res.cart_value if res.cart_lines else None
         s.lead.currency = res.currency
+
+    def _note_interest(self, a: TurnAnalysis) -> None:
+        """Remember what the customer asked about: the items they named, else the best match only
+        (the other search hits are the bot's suggestions, not the customer's interest)."""
+        facts = {m.sku: m.name for m in [*a.matches, *a.alternatives]}
+        named = [facts.get(line.sku) for line in a.requested] or [a.matches[0].name if a.matches else None]
+        fresh = [n for n in named if n]
+        if fresh:
+            s = self._s
+            s.lead.interest = [*dict.fromkeys([*fresh, *s.lead.interest])][:5]
 
     def _transcript(self, role: str, text: str, at: datetime | None = None) -> None:
         s = self._s
@@ -707,6 +711,8 @@ class LeadWorkflow:
         self._cards.append(OperatorCard(
             lead_id=s.lead_id, key=f"{s.lead_id}:card:{s.out_seq}", reason=reason, customer=s.customer,
             chat_id=s.chat_id, channel=s.channel, last_messages=s.transcript[-6:], cart=s.lead.items,
+            cart_total=s.lead.amount, currency=s.lead.currency, cart_confirmed=bool(s.cart),
+            interest=[n for n in s.lead.interest if not any(line.startswith(n) for line in s.lead.items)],
             ui_link=f"{self._inp.ui_base_url}/namespaces/{self._inp.namespace}/workflows/{s.lead_id}",
             renotify=renotify, forwarded_text=forwarded_text))
 

@@ -66,9 +66,10 @@ class LeadFields(BaseModel):
     email: str | None = None
     username: str | None = None
     request: str | None = None
-    items: list[str] = Field(default_factory=list)
-    amount: Decimal | None = None
+    items: list[str] = Field(default_factory=list)  # the cart's lines (or the order named, not yet confirmed)
+    amount: Decimal | None = None  # the cart's total; None without a cart — never the price of an item asked about
     currency: str | None = None
+    interest: list[str] = Field(default_factory=list)  # items the customer asked about, most recent first
     status: LeadStatus = LeadStatus.NEW
     captured: bool = False  # buying intent seen: the lead exists for the CRM
 
@@ -326,6 +327,10 @@ class OperatorCard(BaseModel):
     channel: str = ""
     last_messages: list[TranscriptEntry] = Field(default_factory=list)
     cart: list[str] = Field(default_factory=list)  # rendered lines "Палатка X × 1 = 5 990 ₽"
+    cart_total: Decimal | None = None
+    currency: str | None = None
+    cart_confirmed: bool = True  # False: the order the customer named, not yet confirmed into the cart
+    interest: list[str] = Field(default_factory=list)  # items discussed ("интересовался"), not in the cart
     ui_link: str = ""
     renotify: bool = False
     forwarded_text: str | None = None  # set when relaying a customer message while a human owns the chat

@@ -259,3 +259,17 @@ async def test_flood_wait_through_temporal_sends_once_after_the_wait(temporal_en
         waited = loop.time() - started
     assert result.ok and server.texts(501) == ["После паузы"]
     assert waited >= 2.0
+
+
+def test_card_shows_the_cart_with_total_and_interest_apart() -> None:
+    from decimal import Decimal
+
+    text = render_card(card(cart=["Палатка Альпика × 2 = 11 980 ₽"], cart_total=Decimal("11980"), currency="RUB",
+                            interest=["Коврик самонадувающийся"]), "")
+    assert "Корзина:\n• Палатка Альпика × 2 = 11 980 ₽\nИтого: 11 980 ₽" in text
+    assert "Интересовался: Коврик самонадувающийся" in text
+    empty = render_card(card(cart=[], interest=["Палатка двухместная «Трек 2»"]), "")
+    assert "Корзина: пусто" in empty and "Итого" not in empty
+    assert "Интересовался: Палатка двухместная «Трек 2»" in empty
+    pending = render_card(card(cart_confirmed=False, cart_total=Decimal("5990"), currency="RUB"), "")
+    assert "Заказ (ещё не подтверждён):" in pending and "Итого: 5 990 ₽" in pending

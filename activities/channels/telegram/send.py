@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels.telegram.store import TelegramStore
+from catalog.render import format_money
 from workflows.types import Customer, OperatorCard, OutboundMessage, SendResult
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,14 @@ def render_card(card: OperatorCard, ui_link: str) -> str:
         lines.append(f"Чат: {link}")
     lines.append(f"Лид: {card.lead_id}")
     if card.cart:
-        lines += ["Корзина:", *(f"• {line}" for line in card.cart)]
+        lines.append("Корзина:" if card.cart_confirmed else "Заказ (ещё не подтверждён):")
+        lines += [f"• {line}" for line in card.cart]
+        if card.cart_total is not None and card.currency:
+            lines.append(f"Итого: {format_money(card.cart_total, card.currency, 'ru')}")
+    else:
+        lines.append("Корзина: пусто")
+    if card.interest:
+        lines.append("Интересовался: " + "; ".join(card.interest))
     if card.last_messages:
         icons = {"customer": "👤", "bot": "🤖", "operator": "🧑‍💼"}
         lines.append("Последние сообщения:")
