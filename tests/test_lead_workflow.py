@@ -409,3 +409,19 @@ async def test_asking_about_an_item_is_interest_not_a_cart_or_an_amount(bot: Bot
     state = await bot.state(inp)
     assert [(c.sku, c.qty) for c in state.cart] == [("TENT-2P", 1)]
     assert state.lead.items == ["Палатка двухместная «Трек 2» × 1 = 7 990 ₽"] and state.lead.amount == 7990
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # price and weight of one item: the weight is in its catalog description
+    ("палатка на двоих сколько весит и сколько стоит?", ["7 990 ₽", "вес 2,4 кг"]),
+    ("Сколько стоит палатка на двоих и есть ли доставка?", ["7 990 ₽", "Доставляем по России"]),
+    ("палатка на двоих есть в наличии? и как оплатить?", ["в наличии", "Оплата картой"]),
+    ("How much is the tent for two and how heavy is it? Do you deliver?",
+     ["7,990", "2,4", "We deliver across Russia"]),
+])
+async def test_every_question_in_a_message_gets_its_answer(bot: Bot, text: str, expected: list[str]):
+    result = await bot.say(bot.lead(), text)
+    reply = " ".join(result.replies)
+    for fact in expected:
+        assert fact in reply, (fact, reply)
+    assert reply.rstrip().endswith("?")  # still one next step, at the end

@@ -12,6 +12,7 @@ import pytest
 from neuroseller.settings import Settings
 from tests.conftest import ROOT, SAMPLE_CATALOG
 from workers.cli import main
+from workers.devserver import free_port
 from workers.simulate import SimulateError, read_dialogues, simulate, summary
 
 DIALOGUES = [
@@ -65,7 +66,7 @@ async def test_simulate_writes_one_result_per_dialogue(temporal_env, tmp_path: P
 def test_simulate_cli_starts_its_own_server(tmp_path: Path):
     dialogues = write_dialogues(tmp_path / "d.jsonl", DIALOGUES[:2])
     out = tmp_path / "r.jsonl"
-    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "TEMPORAL_PORT": "7399",
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "TEMPORAL_PORT": str(free_port()),
            "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "workers.cli", "simulate", str(dialogues), "--catalog",
                            str(SAMPLE_CATALOG), "--out", str(out), "--llm", "rules"], cwd=ROOT, env=env,

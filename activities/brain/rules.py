@@ -353,7 +353,56 @@ def rules_reply(req: ReplyRequest, catalog: Catalog, *, card_number: bool = Fals
     lang = "en" if req.language == "en" else "ru"
     r = Reply(lang)
     _compose(r, req, catalog, card_number)
+    _answer_the_rest(r, req, catalog)
     return r.text(), r.offered
+
+
+# the closing question of a reply; answers added for a message's other questions go before it
+CTA_KEYS = ("cta_add", "cta_all", "cta_choose", "cta_order", "ask_contact", "ask_what", "similar_cta",
+            "alternative_cta", "something_else", "unknown_next")
+INFO_TOPICS = ("delivery", "payment", "hours", "warranty", "returns")
+# messages whose reply is a hand-over or a refusal: no sales facts are added to those
+_NO_EXTRAS = {"opt_out", "stop_word", "complaint", "order_status", "cancel", "injection", "human_request"}
+
+
+def _answer_the_rest(r: Reply, req: ReplyRequest, catalog: Catalog) -> None:
+    """Every question a message asks gets its answer, not only the first one the script recognised.
+
+    The script answers the message's main point (an item, a cart change, a topic) and returns; a
+    message like «сколько весит и сколько стоит?» or "is it in stock and do you deliver?" also asks
+    for the price, the item's details or a shop topic. Each of those not yet in the reply is added —
+    facts as catalog slots or the profile's own texts, never anything else — before the closing
+    question, so the reply still ends with one next step.
+    """
+    it = set(req.intents)
+    kind = req.text.split("]", 1)[0].lstrip("[") if req.text.startswith("[") else "text"
+    if kind != "text" or it & _NO_EXTRAS or req.unknown_item or not r.parts:
+        return
+    body = " ".join(r.parts)
+    extra: list[str] = []
+    items = [i for m in req.matches if (i := catalog.get(m.sku)) is not None]
+    top = items[0] if items and (len(items) == 1 or _dominant(req.matches)) else None
+    if top is not None and len(req.requested) < 2:
+        if it & {"price", "availability"} and f"{{price:{top.sku}}}" not in body and f"{{line:{top.sku}" not in body:
+            extra.append(_ref(top.sku, req, catalog=catalog) + ".")
+        description = (top.description or "").rstrip(".")
+        if "attribute" in it and description and description not in body:
+            extra.append(f"{{name:{top.sku}}}: {description}.")
+    for topic in INFO_TOPICS:
+        info = req.profile.info(topic, r.lang)
+        if topic in it and info and info not in body:
+            extra.append(info)
+    if not extra:
+        return
+    closing = {t(key, r.lang) for key in CTA_KEYS}
+    at = len(r.parts)
+    while at > 0 and r.parts[at - 1] in closing:
+        at -= 1
+    r.parts[at:at] = extra
+    if at == len(r.parts) - len(extra):  # the main answer had no closing question: give it one
+        r.add("cta_order" if req.cart else "cta_add" if top is not None else "ask_what")
+    if top is not None and r.offered is None:
+        r.offered = top.sku
 
 
 def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -> None:
