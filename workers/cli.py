@@ -22,6 +22,7 @@ from neuroseller.pii import install_log_masking
 from neuroseller.settings import Settings, get_settings
 from workers.devserver import DevServer, DevServerError
 from workers.embedded_postgres import EmbeddedPostgresError
+from workers.errors import GatewayError
 from workers.simulate import SimulateError
 
 log = logging.getLogger("neuroseller")
@@ -307,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"neuroseller: {err}", file=sys.stderr)
         return 2
+    except GatewayError as err:  # a supervisor restarts on failure: say why, exit non-zero
+        log.error("stopped: %s", err)
+        return 1
 
 
 if __name__ == "__main__":

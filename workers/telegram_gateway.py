@@ -7,9 +7,14 @@ Operators act in their chat (`/take`, `/release`, `/leads`, replies to cards).
 
 Catch-up: a StringSession keeps no update state, so the gateway stores pts/qts/date/seq in
 PostgreSQL and loads it into the session before connecting; Telethon then asks Telegram for the
-difference. The state is written only when every update received so far has been handed to
-Temporal, so a crash loses nothing (a message may be delivered again; its update id makes that a
-no-op).
+difference. The pts written is the low-water mark of updates handed to Temporal (see
+`activities/channels/telegram/watermark.py`), so a crash loses nothing (a message may be delivered
+again; its update id makes that a no-op). Only Telethon's public API is used: handlers see every
+update (`events.Raw`), the session takes the restored state, `run_until_disconnected` reports a
+dead update loop — so a Telethon upgrade cannot silently break the gateway.
+
+A gateway that cannot work ends with an error (`GatewayError`, non-zero exit): a fatal error in the
+update loop, or a connection that Telethon could not restore, so a supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
-from telethon import TelegramClient, events, types
+from telethon import TelegramClient, events, functions, types
+from telethon import __version__ as TELETHON_VERSION
 from telethon.sessions import StringSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,9 +37,11 @@ from temporalio.worker import Worker
 
 from activities.channels.telegram.send import TelegramSender, typing
 from activities.channels.telegram.store import TelegramStore, UpdateState
+from activities.channels.telegram.watermark import ACCOUNT, Watermark
 from activities.crm.db.database import Database
 from activities.profiles import ProfileStore
 from neuroseller.settings import Settings
+from workers.errors import GatewayError
 from workers.operator_cli import lead_id_arg
 from workflows.profile import Profile
 from workflows.search_attributes import LEAD_MODE
@@ -46,31 +54,27 @@ STATE_SAVE_EVERY = 30.0  # seconds; also saved after every delivery that leaves 
 Deliver = Callable[[Client, LeadInput, IncomingMessage], Awaitable[TurnResult]]
 
 
-class GatewayClient(TelegramClient):
-    """A TelegramClient that counts updates between its message box and the handlers.
-
-    Telethon advances its pts when it *receives* an update, before handlers run; saving that pts
-    while an update still waits for dispatch would lose it in a crash. `undispatched` tells the
-    gateway when the saved state covers only updates already handed over.
-    """
-
-    undispatched = 0
-
-    async def _preprocess_updates(self, updates, users, chats):
-        out = await super()._preprocess_updates(updates, users, chats)
-        self.undispatched += len(out)
-        return out
-
-    async def _dispatch_update(self, update):
-        try:
-            await super()._dispatch_update(update)
-        finally:
-            self.undispatched -= 1
+# The Telethon releases this gateway is tested with (both ends run in the suite: tests/telegram/
+# test_telethon_versions.py). Outside them it refuses to start rather than fail in the update loop.
+TELETHON_MIN = (1, 36)
+TELETHON_BELOW = (2, 0)
 
 
-def build_telethon_client(settings: Settings, session: str | None = None) -> GatewayClient:
+def check_telethon(version: str | None = None) -> None:
+    version = version or TELETHON_VERSION
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    if not (TELETHON_MIN <= parts < TELETHON_BELOW):
+        raise GatewayError(f"Telethon {version} is not supported: install telethon>="
+                           f"{'.'.join(map(str, TELETHON_MIN))},<{'.'.join(map(str, TELETHON_BELOW))}")
+
+
+GatewayClient = TelegramClient  # kept as a name for callers; no private method is overridden
+
+
+def build_telethon_client(settings: Settings, session: str | None = None) -> TelegramClient:
+    check_telethon()
     secret = settings.telegram_session.get_secret_value() if settings.telegram_session else ""
-    return GatewayClient(
+    return TelegramClient(
         StringSession(session if session is not None else secret),
         settings.telegram_api_id or 0,
         settings.telegram_api_hash.get_secret_value() if settings.telegram_api_hash else "",
@@ -169,9 +173,12 @@ class TelegramGateway:
         self._tails: dict[int, asyncio.Task] = {}
         self._inflight = 0
         self._save_lock = asyncio.Lock()
-        self._lost = False  # an update was received but never handed over: never save past it
         self._closing = False
         self._saver: asyncio.Task | None = None
+        self.marks = Watermark()  # updates received and not yet handed over, per pts sequence
+        self._tickets: dict[int, tuple[int, int] | None] = {}  # id(update) → its open mark, until claimed
+        self._qts, self._seq, self._date = 0, 0, datetime.now(UTC)
+        self._channel_hash: dict[int, int] = {}
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -183,22 +190,30 @@ class TelegramGateway:
         return f"key:{key.key_id}" if key and key.key else "key:none"
 
     async def start(self) -> None:
-        await self.restore_state()
+        restored = await self.restore_state()
+        # handlers run in registration order for each update: open its mark first, close it last
+        self.tg.add_event_handler(self._update_arrived, events.Raw)
         self.tg.add_event_handler(self.on_message, events.NewMessage(incoming=True))
         self.tg.add_event_handler(self.on_edit, events.MessageEdited(incoming=True))
         self.tg.add_event_handler(self.on_action, events.ChatAction())
+        self.tg.add_event_handler(self._update_dispatched, events.Raw)
         await self.tg.connect()
         if self.settings.telegram_bot_token and not await self.tg.is_user_authorized():
             await self.tg.sign_in(bot_token=self.settings.telegram_bot_token.get_secret_value())
         self.me = await self.tg.get_me()
         if self.me is None:
             raise RuntimeError("the Telegram session is not logged in: run `neuroseller telegram login`")
+        if not restored:  # first start of this account: from now on, nothing before is ours to answer
+            st = await self.tg(functions.updates.GetStateRequest())
+            self.marks.start(ACCOUNT, st.pts)
+            self._qts, self._seq, self._date = st.qts, st.seq, st.date
+            await self.save_state()
         self._saver = asyncio.create_task(self._save_periodically())
         log.info("telegram gateway up as %s (id %s)", self.me.username or self.me.first_name, self.me.id)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop receiving, give queued messages `grace` seconds to reach Temporal, save the state
-        only if every received update got there (otherwise the next start fetches them again)."""
+        """Stop receiving, give queued messages `grace` seconds to reach Temporal, save the state up
+        to the first update that did not get there (the next start fetches it and what follows)."""
         if self._saver:
             self._saver.cancel()
         self._closing = True
@@ -212,39 +227,56 @@ class TelegramGateway:
         await self.save_state()
         await self.tg.disconnect()
 
-    async def restore_state(self) -> None:
+    async def restore_state(self) -> bool:
+        """Load the saved update state into the session (Telethon then asks for the difference)."""
         self.account = self.account or self.account_key()
         own, channels = await self.store.load_state(self.account)
         session = self.tg.session
         if own is not None:
             session.set_update_state(0, types.updates.State(own.pts, own.qts, own.date or datetime.now(UTC),
                                                             own.seq, unread_count=0))
+            self.marks.start(ACCOUNT, own.pts)
+            self._qts, self._seq, self._date = own.qts, own.seq, own.date or self._date
         for cid, (pts, access_hash) in channels.items():
             session.set_update_state(cid, types.updates.State(pts, 0, datetime.now(UTC), 0, unread_count=0))
+            self.marks.start(cid, pts)
             if access_hash:
+                self._channel_hash[cid] = access_hash
                 session.process_entities(types.contacts.ResolvedPeer(
                     None, [], [types.InputPeerChannel(cid, access_hash)]))
         if own is not None:
             log.info("restored Telegram update state pts=%s; catching up on missed messages", own.pts)
+        return own is not None
 
     async def save_state(self) -> bool:
-        """Persist Telethon's update state if every received update has reached Temporal."""
+        """Persist the update state up to the last update every one before which reached Temporal."""
         async with self._save_lock:
-            if self._lost or self._inflight or getattr(self.tg, "undispatched", 0):
+            safe = self.marks.safe()
+            pts = safe.get(ACCOUNT)
+            if not pts:
                 return False
-            ss, cs = self.tg._message_box.session_state()
-            if not ss["pts"]:
-                return False
-            date = ss["date"]
-            if isinstance(date, int | float):
-                date = datetime.fromtimestamp(date, UTC)
-            channels = {}
-            for cid, pts in cs.items():
-                entity = self.tg._mb_entity_cache.get(cid)
-                channels[cid] = (pts, entity.hash if entity else None)
-            own = UpdateState(ss["pts"], ss["qts"], date, ss["seq"])
-            await self.store.save_state(self.account, own, channels)
+            channels = {cid: (cpts, self._channel_hash.get(cid)) for cid, cpts in safe.items() if cid != ACCOUNT}
+            await self.store.save_state(self.account, UpdateState(pts, self._qts, self._date, self._seq), channels)
             return True
+
+    # ---- update marks: every update is open from arrival until it reached Temporal ---------------
+
+    async def _update_arrived(self, update) -> None:
+        self._tickets[id(update)] = self.marks.open(update)
+        qts = getattr(update, "qts", None)
+        if isinstance(qts, int):
+            self._qts = max(self._qts, qts)
+        date = getattr(getattr(update, "message", None), "date", None)
+        if isinstance(date, datetime) and date > self._date:
+            self._date = date
+
+    def _claim(self, update) -> tuple[int, int] | None:
+        """A job takes over the update's mark: it closes when the message has reached Temporal."""
+        return self._tickets.pop(id(update), None) if update is not None else None
+
+    async def _update_dispatched(self, update) -> None:
+        if id(update) in self._tickets:  # no job took it (ignored, answered inline): handed over now
+            self.marks.close(self._tickets.pop(id(update)))
 
     async def _save_periodically(self) -> None:
         while True:
@@ -261,21 +293,25 @@ class TelegramGateway:
 
     # ---- per-chat ordering -------------------------------------------------------------------
 
-    def _enqueue(self, chat_id: int, job: Callable[[], Awaitable[None]]) -> None:
-        """Run `job` after the chat's previous job; chats do not wait for each other."""
+    def _enqueue(self, chat_id: int, job: Callable[[], Awaitable[None]], update=None) -> None:
+        """Run `job` after the chat's previous job; chats do not wait for each other. The update's
+        mark stays open until the job is done, and forever if it is cancelled (the next start
+        fetches that update again)."""
         previous = self._tails.get(chat_id)
         self._inflight += 1
+        ticket = self._claim(update)
 
         async def run() -> None:
             try:
                 if previous is not None:
                     await asyncio.gather(previous, return_exceptions=True)
                 await job()
+                self.marks.close(ticket)
             except asyncio.CancelledError:
-                self._lost = True
                 raise
             except Exception:  # a rejected message: retrying it after a restart would not help
                 self.stats["failed"] += 1
+                self.marks.close(ticket)
                 log.exception("handling a Telegram update for chat %s failed", chat_id)
             finally:
                 self._inflight -= 1
@@ -308,24 +344,24 @@ class TelegramGateway:
         self.stats[f"ignored_{reason}"] += 1
         log.debug("ignored a message in %s: %s", chat_id, reason)
 
-    def _refuse_while_closing(self) -> bool:
-        if self._closing:  # arrived during shutdown: leave it to the next start's catch-up
-            self._lost = True
+    def _refuse_while_closing(self, event) -> bool:
+        if self._closing:  # arrived during shutdown: its mark stays open, the next start fetches it
+            self._claim(getattr(event, "original_update", None))
         return self._closing
 
     async def on_message(self, event) -> None:
-        if not self._refuse_while_closing():
-            await self.incoming(event.message)
+        if not self._refuse_while_closing(event):
+            await self.incoming(event.message, update=event.original_update)
 
     async def on_edit(self, event) -> None:
-        if not self._refuse_while_closing():
-            await self.incoming(event.message, edited=True)
+        if not self._refuse_while_closing(event):
+            await self.incoming(event.message, edited=True, update=event.original_update)
 
-    async def incoming(self, msg, *, edited: bool = False) -> None:
+    async def incoming(self, msg, *, edited: bool = False, update=None) -> None:
         chat_id = msg.chat_id
         if self.operators_chat is not None and chat_id == self.operators_chat:
             if not edited:
-                self._enqueue(chat_id, lambda: self.operator_command(msg))
+                self._enqueue(chat_id, lambda: self.operator_command(msg), update)
             return
         sender = msg.sender
         if msg.out or (self.me and msg.sender_id == self.me.id):
@@ -342,6 +378,7 @@ class TelegramGateway:
                 return self._ignore("not_addressed", chat_id)
             chat = msg.chat
             if isinstance(chat, types.Channel) and chat.access_hash:
+                self._channel_hash[chat.id] = chat.access_hash
                 await self.store.remember_peer(chat_id, chat.access_hash, chat.username)
         if sender is not None:
             customer = customer_of(sender)
@@ -357,7 +394,7 @@ class TelegramGateway:
                                    sent_at=msg.edit_date if edited else msg.date)
         self.stats["accepted"] += 1
         peer = msg.input_chat
-        self._enqueue(chat_id, lambda: self.hand_over(chat_id, customer, incoming, peer))
+        self._enqueue(chat_id, lambda: self.hand_over(chat_id, customer, incoming, peer), update)
 
     async def hand_over(self, chat_id: int, customer: Customer, incoming: IncomingMessage,
                         peer) -> TurnResult:
@@ -379,7 +416,7 @@ class TelegramGateway:
 
     async def on_action(self, event) -> None:
         """New-subscriber trigger: greet a user who joined an allowed group/channel, once."""
-        if not (event.user_joined or event.user_added) or self._refuse_while_closing():
+        if not (event.user_joined or event.user_added) or self._refuse_while_closing(event):
             return
         if not self.chat_allowed(event.chat_id, event.chat):
             return self._ignore("join_chat_not_allowed", event.chat_id)
@@ -403,7 +440,7 @@ class TelegramGateway:
                                      customer=customer)
             self.stats["joined"] += 1
             self._enqueue(user.id, lambda uid=user.id, c=customer, m=joined: self.hand_over(
-                uid, c, m, types.InputPeerUser(c.user_id, c.access_hash)))
+                uid, c, m, types.InputPeerUser(c.user_id, c.access_hash)), event.original_update)
 
     # ---- operators' chat ---------------------------------------------------------------------
 
@@ -507,11 +544,26 @@ async def run_gateway(settings: Settings, client: Client | None = None, telethon
     await database.migrate()
     tg = telethon_client or build_telethon_client(settings)
     try:
-        async with open_gateway(settings, client, tg, TelegramStore(database), deliver=deliver):
-            await tg.disconnected
+        async with _unreachable_is_fatal(), open_gateway(settings, client, tg, TelegramStore(database), deliver=deliver):
+            try:
+                await tg.run_until_disconnected()  # re-raises a fatal error of Telethon's update loop
+            except (asyncio.CancelledError, GatewayError):
+                raise
+            except Exception as err:
+                raise GatewayError(f"the Telegram update loop failed: {type(err).__name__}: {err}") from err
+            raise GatewayError("Telegram disconnected and Telethon could not reconnect")
     finally:
         if owns_db:
             await database.close()
+
+
+@contextlib.asynccontextmanager
+async def _unreachable_is_fatal() -> AsyncIterator[None]:
+    """Telegram unreachable at start (after Telethon's own retries): fail, so a supervisor retries."""
+    try:
+        yield
+    except (ConnectionError, OSError) as err:
+        raise GatewayError(f"cannot connect to Telegram: {type(err).__name__}: {err}") from err
 
 
 # ---- CLI ---------------------------------------------------------------------------------------
@@ -521,8 +573,9 @@ async def telegram_command(args: argparse.Namespace, settings: Settings) -> int:
     if problem := settings_problem(settings):
         print(problem, file=sys.stderr)
         raise SystemExit(2)
+    check_telethon()
     await run_gateway(settings)
-    return 0
+    return 0  # pragma: no cover - run_gateway ends by cancellation (0) or GatewayError (1)
 
 
 def register(subparsers) -> None:

@@ -74,7 +74,7 @@ async def settle(gw: TelegramGateway, condition: Callable[[], bool] = lambda: Tr
     while True:
         await asyncio.sleep(0.05)
         await gw.drain()
-        if condition() and not getattr(gw.tg, "undispatched", 0) and gw.tg._updates_queue.empty():
+        if condition() and not gw.marks.pending() and gw.tg._updates_queue.empty():
             return
         assert loop.time() < deadline, "timed out waiting for the gateway"
 

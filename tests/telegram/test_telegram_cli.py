@@ -19,6 +19,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_env import fake_client, tg_settings, uid
 from workers import operator_cli, telegram_gateway, telegram_login
 from workers.client import lead_input, send_message
+from workers.errors import GatewayError
 from workers.telegram_gateway import parse_allowlist, run_gateway, settings_problem, telegram_command
 from workers.worker import build_worker
 from workflows.types import IncomingMessage, LeadState, Mode
@@ -84,19 +85,55 @@ async def test_login_asks_phone_code_and_prints_the_session_for_env() -> None:
     assert f"TELEGRAM_SESSION={session}" in out.getvalue()
 
 
-async def test_run_gateway_serves_until_telegram_disconnects(temporal_env, db) -> None:
-    server = FakeTelegram()
+async def _running_gateway(temporal_env, db, server: FakeTelegram | None = None):
+    server = server or FakeTelegram()
     target = temporal_env.client.service_client.config.target_host
     settings = tg_settings(server, db, temporal_address=target, telegram_task_queue=f"tg-{uuid.uuid4().hex[:6]}")
     tg = fake_client(server, settings)
     task = asyncio.create_task(run_gateway(settings, telethon_client=tg))
     for _ in range(200):
-        if tg.is_connected() and tg._event_builders:
+        if tg.is_connected() and len(tg.list_event_handlers()) >= 5:
             break
         await asyncio.sleep(0.05)
     assert tg.is_connected()
+    return tg, task
+
+
+async def test_a_connection_that_does_not_come_back_ends_the_gateway_with_an_error(temporal_env, db) -> None:
+    """A lost connection Telethon could not restore is a failure (a supervisor restarts on it), not exit 0."""
+    tg, task = await _running_gateway(temporal_env, db)
     await tg.disconnect()
-    await asyncio.wait_for(task, 15)
+    with pytest.raises(GatewayError, match="could not reconnect"):
+        await asyncio.wait_for(task, 15)
+
+
+async def test_a_dead_update_loop_ends_the_gateway_with_its_reason(temporal_env, db) -> None:
+    """The session revoked (logged out from another device): Telethon's update loop gives up; so does
+    the gateway, naming why, instead of exiting 0 as if all were well."""
+    from telethon import errors, functions
+
+    server = FakeTelegram()
+    tg, task = await _running_gateway(temporal_env, db, server)
+    server.fail[functions.updates.GetDifferenceRequest].append(errors.AuthKeyUnregisteredError(None))
+    await tg.catch_up()
+    with pytest.raises(GatewayError, match="update loop failed: AuthKeyUnregisteredError"):
+        await asyncio.wait_for(task, 15)
+
+
+def test_unsupported_telethon_refuses_to_start_with_a_non_zero_exit(monkeypatch, caplog) -> None:
+    import workers.telegram_gateway as gateway_module
+
+    monkeypatch.setattr(gateway_module, "TELETHON_VERSION", "1.30.2")
+    for key, value in {"TELEGRAM_API_ID": "1", "TELEGRAM_API_HASH": "h", "TELEGRAM_SESSION": "s",
+                       "DATABASE_URL": "postgresql://u@127.0.0.1:1/x"}.items():
+        monkeypatch.setenv(key, value)
+    from workers.cli import main
+
+    assert main(["telegram"]) == 1
+    assert "Telethon 1.30.2 is not supported" in caplog.text
+    with pytest.raises(GatewayError, match=r"Telethon 2\.0\.1 is not supported"):
+        gateway_module.check_telethon("2.0.1")
+    gateway_module.check_telethon("1.36.0")
 
 
 async def test_operator_cli_takes_over_says_and_releases(temporal_env, capsys) -> None:

@@ -159,7 +159,6 @@ async def test_the_same_telegram_message_delivered_twice_is_answered_once(tempor
         server.redeliver(0)  # Telegram repeats the update: the message box drops it (same pts)
         _, update, users, _ = server.log[0]
         update._entities = {u.id: u for u in users}
-        gw.tg.undispatched += 1  # (this dispatch does not come through the message box)
         await gw.tg._dispatch_update(update)  # and even if it reached the handlers again
         await settle(gw)
     assert len(server.texts(dora.id)) == sent
@@ -242,7 +241,10 @@ async def test_gateway_restart_mid_dialogue_loses_nothing_and_sends_nothing_twic
         server.writes(ira, "Сколько стоит палатка?")
         await settle(gw, lambda: bool(server.texts(ira.id)))
     saved, _ = await store_of(db).load_state(gw.account)
-    assert saved is not None and saved.pts == server.pts, "state saved on a clean stop"
+    asked = max(pts for pts, update, *_ in server.log
+                if getattr(update.message, "message", "") == "Сколько стоит палатка?")
+    # saved on a clean stop, up to the customer's message (our own sent message may be fetched again: it is ignored)
+    assert saved is not None and asked <= saved.pts <= server.pts, "state saved on a clean stop"
     # the gateway is down: the customer keeps writing
     server.writes(ira, "А спальник есть?")
     server.writes(ira, "И коврик")
@@ -277,12 +279,14 @@ async def test_crash_while_a_message_is_in_flight_redelivers_it_once(temporal_en
         gw.stop = quick_stop
         server.writes(kim, "первое")
         await settle(gw, lambda: bool(server.texts(kim.id)))
-        saved, _ = await store_of(db).load_state(gw.account)
         server.writes(kim, "второе")
+        second = server.pts
         await asyncio.wait_for(stuck.wait(), 10)
-        assert not await gw.save_state(), "state is not saved while a message is in flight"
+        assert await gw.save_state()  # saving goes on, but never past the message in flight
+        during, _ = await store_of(db).load_state(gw.account)
+        assert during.pts < second
     after, _ = await store_of(db).load_state(gw.account)
-    assert after.pts == saved.pts < server.pts, "the stuck message stays ahead of the saved state"
+    assert after.pts < second <= server.pts, "the stuck message stays ahead of the saved state"
     async with gateway(temporal_env, server, db, settings) as gw2:
         await settle(gw2, lambda: gw2.stats["accepted"] == 1)
     customer = [e.text for e in await transcript(temporal_env.client, kim.id) if e.role == "customer"]
@@ -434,7 +438,6 @@ async def test_supergroup_allowed_by_username_is_answered_and_its_access_hash_ke
     update._entities = {nina.id: nina, -(10**12 + channel_id): fans}
     marked = -(10**12 + channel_id)
     async with gateway(temporal_env, server, db, settings) as gw:
-        gw.tg.undispatched += 1  # dispatched by hand: channel pts are not modelled by the fake
         await gw.tg._dispatch_update(update)
         await settle(gw, lambda: bool(server.texts(marked)))
     assert await store_of(db).peer_hash(marked) == 4242
