@@ -116,7 +116,14 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
     from workers.client import connect
     from workers.worker import build_worker
 
-    client = await connect(address, settings.temporal_namespace)
+    runtime = None
+    if settings.metrics_port:  # ours and the Temporal SDK's metrics on one /metrics
+        from activities.crm import metrics
+        from workers.telemetry import temporal_runtime
+
+        metrics.serve(settings.metrics_port)
+        runtime = temporal_runtime()
+    client = await connect(address, settings.temporal_namespace, runtime=runtime)
     if settings.temporal_address:  # an external server: make sure leads stay filterable
         from workflows.search_attributes import ensure_registered
 
@@ -126,10 +133,6 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
                 log.info("registered search attributes: %s", ", ".join(added))
         except Exception as err:  # noqa: BLE001 - e.g. Temporal Cloud: register with tcld instead
             log.warning("could not register search attributes (%s); register them with your admin tools", err)
-    if settings.metrics_port:
-        from activities.crm import metrics
-
-        metrics.serve(settings.metrics_port)
     store = catalog_store(settings)
     watcher = asyncio.create_task(store.watch(settings.catalog_poll_seconds))
     extra = []

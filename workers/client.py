@@ -16,6 +16,7 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from neuroseller.pii import contains_card, mask_cards
 from neuroseller.settings import Settings
@@ -25,8 +26,10 @@ from workflows.types import Customer, IncomingMessage, LeadInput, LeadState, Tur
 MAX_MESSAGE_CHARS = 4096  # Telegram's own limit; the workflow rejects anything past 20 000 outright
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None) -> Client:
+    """`runtime` carries the SDK's metrics (`workers.telemetry`); None = the default, without them."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter,
+                                runtime=runtime)
 
 
 def lead_workflow_id(channel: str, chat_id: str | int) -> str:
