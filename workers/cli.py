@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", nargs="?")
     c.set_defaults(func=cmd_profile_check)
 
-    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway"):
+    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway", "workers.report_cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as err:  # pragma: no cover - optional extra not installed

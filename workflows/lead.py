@@ -606,7 +606,8 @@ class LeadWorkflow:
                     self._event("renotify")
             if s.followup_due_at and s.followup_due_at <= now:
                 s.followup_due_at = None
-                if not (s.opted_out or s.unreachable or s.mode == Mode.HUMAN):
+                if not (s.opted_out or s.unreachable or s.mode == Mode.HUMAN
+                        or s.lead.status in (LeadStatus.WON, LeadStatus.LOST, LeadStatus.CHECKOUT)):
                     kind = "abandoned_cart" if s.cart else "followup"
                     text = (await self._compose(kind)).text
                     s.followups_sent += 1
@@ -617,7 +618,8 @@ class LeadWorkflow:
                     self._schedule_followup()
                 else:
                     self._event(rev.PROACTIVE_SUPPRESSED, kind="followup", reason=rev.suppression_reason(
-                        opted_out=s.opted_out, unreachable=s.unreachable, human=s.mode == Mode.HUMAN))
+                        opted_out=s.opted_out, unreachable=s.unreachable, human=s.mode == Mode.HUMAN,
+                        status=s.lead.status.value))
             self._after_change(wake=False)
 
     # ---- state bookkeeping, search attributes, CRM batches ------------------------------------

@@ -29,6 +29,7 @@ LEAD_CAPTURED = "lead_captured"  # buying intent seen: the lead exists for the C
 CONTACT_LEFT = "contact_left"
 CART_ADD = "cart_add"
 STATUS = "status"  # old, new (a LeadStatus value)
+CART_EVENT = "cart_event"  # action: add | remove | clear | checkout | paid | lost (from the shop or an operator)
 
 REFUSAL_KINDS = ("no_thanks", "opt_out", "lost")
 GUARD_VERDICTS = ("passed", "repaired", "replaced")
@@ -51,6 +52,15 @@ def since_seconds(at: datetime | None, now: datetime) -> str:
     return f"{max((now - at).total_seconds(), 0.0):.0f}" if at else ""
 
 
-def suppression_reason(*, opted_out: bool, unreachable: bool, human: bool) -> str:
+CLOSED_STATUSES = ("won", "lost", "checkout")  # nothing left to remind of: the order is placed or gone
+
+
+def suppression_reason(*, opted_out: bool, unreachable: bool, human: bool, status: str = "") -> str:
     """Why a proactive message was not sent, in the order that decided it."""
-    return "opted_out" if opted_out else "unreachable" if unreachable else "operator" if human else "other"
+    if opted_out:
+        return "opted_out"
+    if unreachable:
+        return "unreachable"
+    if human:
+        return "operator"
+    return status if status in CLOSED_STATUSES else "other"
