@@ -15,7 +15,7 @@ from plotly.offline import get_plotlyjs
 from activities.crm.report import Report
 from workers.report_cli import dur, pct, period, secs
 
-CHART_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}  # a report, not a workbench
 LAYOUT = {"margin": {"l": 40, "r": 10, "t": 40, "b": 40}, "height": 320, "autosize": True,
           "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
           "legend": {"orientation": "h", "y": -0.2}}
@@ -32,7 +32,7 @@ h1{font-size:1.3rem;margin:.2rem 0} h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
 .scroll{overflow-x:auto;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0001}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:6px 8px;border-bottom:1px solid #eaecef;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;white-space:normal}
 """
 
 
@@ -71,7 +71,7 @@ def charts(r: Report) -> dict[str, go.Figure]:
         layout_title_text="Escalations by reason")
     if "variant" in r.segments:
         rows = r.segments["variant"]
-        v = go.Figure(layout_title_text="A/B variants side by side (share of dialogues)", barmode="group")
+        v = go.Figure(layout_title_text="A/B variants side by side (share of dialogues)", layout_barmode="group")
         for step, attr in (("intent", "intent"), ("contact", "contact"), ("cart", "cart"), ("won", "won")):
             v.add_bar(x=[s.value for s in rows], y=[getattr(s, attr) / s.dialogues if s.dialogues else 0 for s in rows],
                       name=step)
