@@ -18,7 +18,7 @@ from pathlib import Path
 from activities.profiles import ProfileError, load_profile
 from catalog.schema import CatalogError
 from catalog.store import CatalogStore
-from neuroseller.pii import install_log_masking
+from neuroseller.logs import setup_logging
 from neuroseller.settings import Settings, get_settings
 from workers.devserver import DevServer, DevServerError
 from workers.embedded_postgres import EmbeddedPostgresError
@@ -32,10 +32,7 @@ class UsageError(RuntimeError):
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("temporalio").setLevel(logging.WARNING)
-    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
-    install_log_masking()
+    setup_logging(settings.log_level, settings.log_format)  # LOG_FORMAT=json: one JSON object a line
 
 
 # ---- runtime: server, database, worker ----------------------------------------------------------

@@ -18,6 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
+from neuroseller.logs import bind
 from neuroseller.pii import contains_card, mask_cards
 from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
@@ -104,13 +105,14 @@ async def send_message(
         static_summary=_summary(inp),
     )
     update_id = f"msg-{message.message_id}" if message.message_id else None
-    return await client.execute_update_with_start_workflow(
-        LeadWorkflow.message,
-        message,
-        start_workflow_operation=start_op,
-        id=update_id,
-        rpc_timeout=timeout,
-    )
+    with bind(lead_id=wid, channel=inp.state.channel):  # a failure logged by the channel names the lead
+        return await client.execute_update_with_start_workflow(
+            LeadWorkflow.message,
+            message,
+            start_workflow_operation=start_op,
+            id=update_id,
+            rpc_timeout=timeout,
+        )
 
 
 def lead_handle(client: Client, lead_id: str) -> WorkflowHandle:

@@ -304,8 +304,10 @@ class LeadWorkflow:
         self._schedule_followup()
         for text in replies:
             await self._deliver(text, "reply")
-        self._event(rev.REPLY_LATENCY, ms=rev.latency_ms(msg.sent_at, now, workflow.now()), channel=s.channel,
-                    profile=analysis.profile.name, turn=str(s.turns))
+        latency = rev.latency_ms(msg.sent_at, now, workflow.now())
+        self._event(rev.REPLY_LATENCY, ms=latency, channel=s.channel, profile=analysis.profile.name, turn=str(s.turns))
+        workflow.logger.info("turn %d answered in %s ms: stage %s, status %s", s.turns, latency, s.stage.value,
+                             s.lead.status.value, extra={"lead_id": s.lead_id, "channel": s.channel, "turn": s.turns})
         self._after_change()
         return self._result(replies)
 
