@@ -158,14 +158,15 @@ def _num(expr: str) -> str:
     return f"(CASE WHEN {expr} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN ({expr})::float8 END)"
 
 
-def _from_events(key: str) -> str:
-    return (f"(SELECT e.data->>'{key}' FROM events e WHERE e.lead_id = a.lead_id AND e.at < $2"
-            f" AND coalesce(e.data->>'{key}', '') <> '' ORDER BY e.at DESC, e.seq DESC LIMIT 1)")
+def _latest(key: str) -> str:
+    """The latest non-empty value of `key` in the lead's events (one pass with the funnel steps)."""
+    return (f"(array_agg(e.data->>'{key}' ORDER BY e.at DESC, e.seq DESC)"
+            f" FILTER (WHERE coalesce(e.data->>'{key}', '') <> ''))[1] AS {key}")
 
 
 def _dimension(key: str, lead_columns: set[str]) -> str:
     parts = [f"NULLIF(l.{key}, '')"] if key in lead_columns else []
-    parts.append(_from_events(key))
+    parts.append(f"s.{key}")
     if key == "channel":
         parts.append("NULLIF(split_part(a.lead_id, '-', 2), '')")  # lead-<channel>-<chat id>
     return f"COALESCE({', '.join(parts)})" if len(parts) > 1 else parts[0]
@@ -173,6 +174,8 @@ def _dimension(key: str, lead_columns: set[str]) -> str:
 
 def _cohort_sql(lead_columns: set[str]) -> str:
     dims = ",\n        ".join(f"{_dimension(d, lead_columns)} AS {d}" for d in rev.DIMENSIONS)
+    latest = ",\n            ".join(_latest(d) for d in rev.DIMENSIONS)
+
     def status_in(values: str) -> str:
         return f"(e.kind = '{rev.STATUS}' AND e.data->>'new' IN ({values}))"
 
@@ -191,11 +194,14 @@ SELECT * FROM (
             bool_or(e.kind = '{rev.CART_ADD}' OR {status_in("'cart', 'checkout', 'won'")} OR {paid}
                     OR (e.kind = '{rev.CART_EVENT}' AND e.data->>'action' = 'add')) AS cart,
             bool_or({status_in("'checkout', 'won'")} OR {paid}) AS checkout,
-            bool_or({status_in("'won'")} OR {paid}) AS won
+            bool_or({status_in("'won'")} OR {paid}) AS won,
+            {latest}
         FROM events e JOIN active USING (lead_id) WHERE e.at < $2 GROUP BY e.lead_id
+    ), started AS (
+        SELECT m.lead_id, min(m.at) AS started_at FROM messages m JOIN active USING (lead_id)
+        WHERE m.role = 'customer' GROUP BY m.lead_id
     )
-    SELECT a.lead_id,
-        (SELECT min(m.at) FROM messages m WHERE m.lead_id = a.lead_id AND m.role = 'customer') AS started_at,
+    SELECT a.lead_id, st.started_at,
         {dims},
         coalesce(s.captured OR s.contact OR s.cart OR s.checkout, false) AS intent,
         coalesce(s.contact OR s.checkout, false) AS contact,
@@ -203,6 +209,7 @@ SELECT * FROM (
         coalesce(s.checkout, false) AS checkout,
         coalesce(s.won, false) AS won
     FROM active a LEFT JOIN leads l USING (lead_id) LEFT JOIN steps s USING (lead_id)
+        LEFT JOIN started st USING (lead_id)
 ) x
 WHERE ($3::text IS NULL OR profile = $3) AND ($4::text IS NULL OR channel = $4)
 """
@@ -359,6 +366,7 @@ async def build_report(pool: asyncpg.Pool, q: ReportQuery) -> Report:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         await conn.execute(_TEMP_TABLE)
         await conn.execute(_cohort_sql(await lead_columns(conn)), q.since, q.until, q.profile, q.channel)
+        await conn.execute("ANALYZE rpt_leads")  # a temp table has no statistics: the joins below need them
         w = (q.since, q.until)
         row = await conn.fetchrow(_FUNNEL, *w)
         funnel = _funnel(row)
