@@ -93,7 +93,8 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None 
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("temporalio").setLevel(logging.WARNING)
-    logging.getLogger("temporalio.workflow").setLevel(level.upper())  # the per-turn record of each lead
+    # the per-turn record of each lead: for log shipping, not for the terminal the local chat runs in
+    logging.getLogger("temporalio.workflow").setLevel(level.upper() if fmt == "json" else logging.WARNING)
     logging.getLogger("pymorphy3").setLevel(logging.WARNING)
     install_log_masking()
     return handler

@@ -89,3 +89,10 @@ async def test_each_turn_is_one_json_record_with_lead_channel_and_turn(temporal_
     assert turns[0]["temporal_workflow"]["workflow_id"] == inp.state.lead_id
     assert "answered in" in turns[1]["message"] and "({" not in turns[1]["message"]  # info is in fields, not text
     assert "345-67-89" not in out.getvalue()
+
+
+def test_per_turn_records_stay_out_of_a_text_terminal(restore_logging):
+    setup_logging("INFO", "text", io.StringIO())
+    assert not logging.getLogger("temporalio.workflow").isEnabledFor(logging.INFO)
+    setup_logging("INFO", "json", io.StringIO())
+    assert logging.getLogger("temporalio.workflow").isEnabledFor(logging.INFO)

@@ -281,3 +281,15 @@ async def test_an_empty_period_reports_zeros_not_errors(shop: Shop):
     assert [f.count for f in r.funnel] == [0] * 6 and r.reply.count == 0 and r.reply.p50_ms is None
     assert len(r.days) == 7 and not r.segments
     assert "none" in render_text(r)
+
+
+async def test_a_variant_column_added_later_is_reported_side_by_side(shop: Shop):
+    """Issue 11 adds `leads.variant`: the report reads the column as soon as it exists (run last: it alters)."""
+    pool = await shop.db.pool()
+    await pool.execute("ALTER TABLE leads ADD COLUMN IF NOT EXISTS variant text")
+    await pool.execute("UPDATE leads SET variant = 'A' WHERE lead_id = $1", shop.leads["won"].state.lead_id)
+    await pool.execute("UPDATE leads SET variant = 'B' WHERE lead_id = $1", shop.leads["checkout"].state.lead_id)
+    r = await report(shop)
+    variants = {s.value: (s.dialogues, s.checkout, s.won) for s in r.segments["variant"]}
+    assert variants == {"A": (1, 1, 1), "B": (1, 1, 0)}
+    assert "By variant:" in render_text(r)
