@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import asyncpg
+
 from activities.crm.report import Count, Report, ReportQuery, build_report
 from neuroseller.settings import Settings
 from workers.leads_cli import open_database, parse_since, render_table
@@ -48,8 +50,12 @@ async def run_report(args: argparse.Namespace, settings: Settings, out: TextIO |
     except argparse.ArgumentTypeError as err:
         print(f"neuroseller report: {err}", file=sys.stderr)
         return 2
-    async with open_database(settings) as db:
-        report = await build_report(await db.pool(), q)
+    try:
+        async with open_database(settings) as db:
+            report = await build_report(await db.pool(), q)
+    except (OSError, asyncpg.PostgresError) as err:  # no server, no such database, an unknown --tz
+        print(f"neuroseller report: database: {err}", file=sys.stderr)
+        return 2
     print(render_text(report), file=out)
     if args.html:
         from workers.report_html import write_html

@@ -265,6 +265,7 @@ async def test_report_command_prints_the_figures_and_writes_html(shop: Shop, tmp
     assert html.read_text(encoding="utf-8").count('class="plotly-graph-div"') >= 4
     bad = p.parse_args(["report", "--since", "2026-01-02", "--until", "2026-01-01"])
     assert await run_report(bad, shop.settings, out=io.StringIO()) == 2
+    assert await run_report(p.parse_args(["report", "--tz", "Mars/Olympus"]), shop.settings, out=io.StringIO()) == 2
 
 
 def test_period_defaults_to_the_last_seven_days():
