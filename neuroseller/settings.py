@@ -75,6 +75,8 @@ class Settings(BaseSettings):
 
     # operations
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line (for Loki / ELK / Cloud Logging)
+    report_timezone: str = "UTC"  # days in `neuroseller report`, e.g. Europe/Moscow
     metrics_port: int | None = None
     public_ui_url: str | None = None  # base URL of the Temporal UI for links in CRM and operator cards
 

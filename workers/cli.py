@@ -18,7 +18,7 @@ from pathlib import Path
 from activities.profiles import ProfileError, load_profile
 from catalog.schema import CatalogError
 from catalog.store import CatalogStore
-from neuroseller.pii import install_log_masking
+from neuroseller.logs import setup_logging
 from neuroseller.settings import Settings, get_settings
 from workers.devserver import DevServer, DevServerError
 from workers.embedded_postgres import EmbeddedPostgresError
@@ -33,10 +33,7 @@ class UsageError(RuntimeError):
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("temporalio").setLevel(logging.WARNING)
-    logging.getLogger("pymorphy3").setLevel(logging.WARNING)
-    install_log_masking()
+    setup_logging(settings.log_level, settings.log_format)  # LOG_FORMAT=json: one JSON object a line
 
 
 # ---- runtime: server, database, worker ----------------------------------------------------------
@@ -117,7 +114,14 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
     from workers.client import connect
     from workers.worker import build_worker
 
-    client = await connect(address, settings.temporal_namespace)
+    runtime = None
+    if settings.metrics_port:  # ours and the Temporal SDK's metrics on one /metrics
+        from activities.crm import metrics
+        from workers.telemetry import temporal_runtime
+
+        metrics.serve(settings.metrics_port)
+        runtime = temporal_runtime()
+    client = await connect(address, settings.temporal_namespace, runtime=runtime)
     if settings.temporal_address:  # an external server: make sure leads stay filterable
         from workflows.search_attributes import ensure_registered
 
@@ -127,10 +131,6 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
                 log.info("registered search attributes: %s", ", ".join(added))
         except Exception as err:  # noqa: BLE001 - e.g. Temporal Cloud: register with tcld instead
             log.warning("could not register search attributes (%s); register them with your admin tools", err)
-    if settings.metrics_port:
-        from activities.crm import metrics
-
-        metrics.serve(settings.metrics_port)
     store = catalog_store(settings)
     watcher = asyncio.create_task(store.watch(settings.catalog_poll_seconds))
     extra = []
@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", nargs="?")
     c.set_defaults(func=cmd_profile_check)
 
-    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway"):
+    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway", "workers.report_cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as err:  # pragma: no cover - optional extra not installed

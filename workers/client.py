@@ -16,7 +16,9 @@ from temporalio.client import (
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
+from neuroseller.logs import bind
 from neuroseller.pii import contains_card, mask_cards
 from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
@@ -25,8 +27,10 @@ from workflows.types import Customer, IncomingMessage, LeadInput, LeadState, Tur
 MAX_MESSAGE_CHARS = 4096  # Telegram's own limit; the workflow rejects anything past 20 000 outright
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None) -> Client:
+    """`runtime` carries the SDK's metrics (`workers.telemetry`); None = the default, without them."""
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter,
+                                runtime=runtime)
 
 
 def lead_workflow_id(channel: str, chat_id: str | int) -> str:
@@ -101,13 +105,14 @@ async def send_message(
         static_summary=_summary(inp),
     )
     update_id = f"msg-{message.message_id}" if message.message_id else None
-    return await client.execute_update_with_start_workflow(
-        LeadWorkflow.message,
-        message,
-        start_workflow_operation=start_op,
-        id=update_id,
-        rpc_timeout=timeout,
-    )
+    with bind(lead_id=wid, channel=inp.state.channel):  # a failure logged by the channel names the lead
+        return await client.execute_update_with_start_workflow(
+            LeadWorkflow.message,
+            message,
+            start_workflow_operation=start_op,
+            id=update_id,
+            rpc_timeout=timeout,
+        )
 
 
 def lead_handle(client: Client, lead_id: str) -> WorkflowHandle:

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import policy
+    from workflows import report_events as rev
     from workflows import search_attributes as sa
     from workflows.types import (
         AnalyzeRequest,
@@ -134,6 +135,9 @@ class LeadWorkflow:
         async with self._lock:
             self._s.mode = Mode.HUMAN
             self._s.operator = action.operator
+            if self._s.escalated and self._s.escalations:  # report: time to takeover
+                self._event(rev.TAKEOVER, seconds=rev.since_seconds(self._s.escalations[-1].at, workflow.now()),
+                            reason=self._s.escalations[-1].reason)
             self._s.escalated = False
             self._s.renotify_due_at = None
             self._event("operator_takeover", operator=action.operator)
@@ -156,6 +160,9 @@ class LeadWorkflow:
             if self._s.mode != Mode.HUMAN:
                 self._s.mode = Mode.HUMAN
                 self._s.operator = msg.operator
+                if self._s.escalated and self._s.escalations:  # report: time to takeover
+                    self._event(rev.TAKEOVER, seconds=rev.since_seconds(self._s.escalations[-1].at, workflow.now()),
+                                reason=self._s.escalations[-1].reason)
                 self._s.escalated = False
                 self._s.renotify_due_at = None
                 self._event("operator_takeover", operator=msg.operator, implicit="true")
@@ -181,6 +188,7 @@ class LeadWorkflow:
                 self._s.stage = Stage.ORDER
             elif action == "lost":
                 self._s.lead.status = LeadStatus.LOST
+                self._event(rev.REFUSAL, kind="lost", reason="cart_event")
             self._event("cart_event", action=action, sku=ev.sku or "", qty=str(ev.qty))
             await self._refresh_cart_value()
             self._after_change()
@@ -190,6 +198,9 @@ class LeadWorkflow:
         async with self._lock:
             if self._s.opted_out or self._s.unreachable or self._s.mode == Mode.HUMAN:
                 self._event("campaign_skipped", campaign=offer.campaign_id)
+                self._event(rev.PROACTIVE_SUPPRESSED, kind="campaign", campaign=offer.campaign_id,
+                            reason=rev.suppression_reason(opted_out=self._s.opted_out, unreachable=self._s.unreachable,
+                                                          human=self._s.mode == Mode.HUMAN))
                 return
             text = offer.text_en if self._s.language == "en" and offer.text_en else offer.text_ru or offer.text_en
             if not text:
@@ -197,6 +208,7 @@ class LeadWorkflow:
             self._transcript("bot", text)
             await self._deliver(text, "campaign", bot_initiated=True)
             self._event("campaign_sent", campaign=offer.campaign_id)
+            self._event(rev.PROACTIVE_SENT, kind="campaign", campaign=offer.campaign_id)
             self._after_change()
 
     @workflow.signal
@@ -292,6 +304,10 @@ class LeadWorkflow:
         self._schedule_followup()
         for text in replies:
             await self._deliver(text, "reply")
+        latency = rev.latency_ms(msg.sent_at, now, workflow.now())
+        self._event(rev.REPLY_LATENCY, ms=latency, channel=s.channel, profile=analysis.profile.name, turn=str(s.turns))
+        workflow.logger.info("turn %d answered in %s ms: stage %s, status %s", s.turns, latency, s.stage.value,
+                             s.lead.status.value, extra={"lead_id": s.lead_id, "channel": s.channel, "turn": s.turns})
         self._after_change()
         return self._result(replies)
 
@@ -354,10 +370,12 @@ class LeadWorkflow:
                 s.cart = []
                 s.lead.status = LeadStatus.LOST
                 self._event("cart_cancelled")
+                self._event(rev.REFUSAL, kind="lost", reason="cancelled")
             s.pending, s.pending_qty = [], None
             return [], []
         if "refuse" in intents:
             s.pending = []
+            self._event(rev.REFUSAL, kind="no_thanks")
             return [], []
         if "discount" in intents:  # «30% off or I walk» bargains; it does not buy
             return [], []
@@ -464,14 +482,19 @@ class LeadWorkflow:
             except ActivityError as err:
                 workflow.logger.warning("model failed for %s: %s", self._s.lead_id, err.cause or err)
                 self._escalate("llm_failure", str(err.cause or err)[:200])
+                self._event(rev.FAILOVER, reason="model_error", provider=self._inp.llm_provider)
                 return await self._rules(req)
             verdict: GuardVerdict = await workflow.execute_local_activity(
                 "check_reply", CheckRequest(draft=draft, request=attempt_req), result_type=GuardVerdict,
                 start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY, summary="guard: facts, secrets, next step")
+            self._event(rev.MODEL_CALL, ms=f"{draft.latency_ms:.0f}", tokens_in=str(draft.tokens_in),
+                        tokens_out=str(draft.tokens_out), provider=draft.provider)
             if verdict.ok:
+                self._event(rev.GUARD, verdict="passed" if attempt == 0 else "repaired")
                 return self._count_cta(verdict)
             problems = verdict.problems
             self._event("guard_rejected", attempt=str(attempt), problems=",".join(problems)[:400])
+        self._event(rev.GUARD, verdict="replaced")
         return await self._rules(req)
 
     async def _rules(self, req: ReplyRequest) -> GuardVerdict:
@@ -554,6 +577,7 @@ class LeadWorkflow:
             s.lead.status = LeadStatus.OPTED_OUT
             s.followup_due_at = None
             self._event("opt_out", reason=reason)
+            self._event(rev.REFUSAL, kind="opt_out", reason=reason)
 
     def _schedule_followup(self) -> None:
         s = self._s
@@ -584,15 +608,20 @@ class LeadWorkflow:
                     self._event("renotify")
             if s.followup_due_at and s.followup_due_at <= now:
                 s.followup_due_at = None
-                if not (s.opted_out or s.unreachable or s.mode == Mode.HUMAN):
+                if not (s.opted_out or s.unreachable or s.mode == Mode.HUMAN
+                        or s.lead.status in (LeadStatus.WON, LeadStatus.LOST, LeadStatus.CHECKOUT)):
                     kind = "abandoned_cart" if s.cart else "followup"
                     text = (await self._compose(kind)).text
                     s.followups_sent += 1
                     self._transcript("bot", text)
                     await self._deliver(text, "followup", bot_initiated=True)
-                    self._event("followup", kind=kind, n=str(s.followups_sent))
+                    self._event(rev.FOLLOWUP_SENT, kind=kind, n=str(s.followups_sent))
                     s.last_bot_at = now
                     self._schedule_followup()
+                else:
+                    self._event(rev.PROACTIVE_SUPPRESSED, kind="followup", reason=rev.suppression_reason(
+                        opted_out=s.opted_out, unreachable=s.unreachable, human=s.mode == Mode.HUMAN,
+                        status=s.lead.status.value))
             self._after_change(wake=False)
 
     # ---- state bookkeeping, search attributes, CRM batches ------------------------------------

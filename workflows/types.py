@@ -281,6 +281,9 @@ class Draft(BaseModel):
     text: str
     provider: str = "rules"
     skus: list[str] = Field(default_factory=list)
+    latency_ms: float = 0.0  # the model call as the activity measured it (report: model_call)
+    tokens_in: int = 0  # as the provider reported them; 0 when it does not say
+    tokens_out: int = 0
 
 
 class GuardVerdict(BaseModel):

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.brain import draft_policy, morph, rules
 from activities.brain.guard import check_reply as guard_check
-from activities.brain.llm import ChatModel, generate_draft
+from activities.brain.llm import ChatModel, generate_draft, usage
 from activities.crm import metrics
 from activities.profiles import ProfileStore
 from catalog.render import cart_lines, cart_total, render_slots
@@ -368,8 +368,12 @@ class TurnActivities:
                                    non_retryable=True)
         provider = getattr(self.model, "provider", "llm")
         started = time.perf_counter()
+        usage.taken()  # counts from this call only
         try:
-            return await generate_draft(req, self.model)
+            draft = await generate_draft(req, self.model)
+            tokens_in, tokens_out = usage.taken()
+            return draft.model_copy(update={"latency_ms": (time.perf_counter() - started) * 1000.0,
+                                            "tokens_in": tokens_in, "tokens_out": tokens_out})
         except ApplicationError as err:  # a provider may echo our key in its error: never let it travel
             metrics.MODEL_ERRORS.labels(provider, err.type or "error").inc()
             raise ApplicationError(self.scrub(str(err)), type=err.type, non_retryable=err.non_retryable,

@@ -65,6 +65,8 @@ class CrmActivities:
             metrics.CRM_WRITES.labels(batch.sink, "error").inc()
             raise
         metrics.CRM_WRITES.labels(batch.sink, "ok").inc()
+        if batch.sink == "postgres":
+            metrics.observe_batch(batch)
 
     async def close(self) -> None:
         for sink in self.sinks.values():

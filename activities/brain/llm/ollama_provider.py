@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import ollama
 
+from activities.brain.llm import usage
 from activities.brain.llm.base import config_error, error_for_status, unavailable
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class OllamaChatModel:
             raise unavailable(f"timeout: {e!r}") from e
         except (ConnectionError, httpx.TransportError) as e:
             raise unavailable(f"connection error: {e}") from e
+        usage.add(resp.prompt_eval_count, resp.eval_count)
         text = resp.message.content if resp.message else None
         if not text or not text.strip():
             raise unavailable("empty completion")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import openai
 
+from activities.brain.llm import usage
 from activities.brain.llm.base import config_error, error_for_status, unavailable
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class OpenAIChatModel:
             raise unavailable(f"invalid response: {e}") from e
         except openai.OpenAIError as e:  # pragma: no cover - client-side misuse, e.g. bad arguments
             raise config_error(f"client error: {e}") from e
+        if resp.usage is not None:
+            usage.add(resp.usage.prompt_tokens, resp.usage.completion_tokens)
         text = resp.choices[0].message.content if resp.choices else None
         if not text or not text.strip():
             raise unavailable("empty completion")
