@@ -544,7 +544,8 @@ async def run_gateway(settings: Settings, client: Client | None = None, telethon
     await database.migrate()
     tg = telethon_client or build_telethon_client(settings)
     try:
-        async with _unreachable_is_fatal(), open_gateway(settings, client, tg, TelegramStore(database), deliver=deliver):
+        async with _unreachable_is_fatal(), open_gateway(settings, client, tg, TelegramStore(database),
+                                                         deliver=deliver):
             try:
                 await tg.run_until_disconnected()  # re-raises a fatal error of Telethon's update loop
             except (asyncio.CancelledError, GatewayError):
