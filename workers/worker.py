@@ -15,9 +15,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.brain.llm import make_model
 from activities.brain.turn import TurnActivities
-from activities.profiles import ProfileStore
 from activities.proactive.plan import PlanActivities
 from activities.proactive.reach import ReachActivities
+from activities.profiles import ProfileStore
 from catalog.schema import Catalog
 from neuroseller.settings import Settings
 from workflows.campaign import CampaignWorkflow

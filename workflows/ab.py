@@ -81,3 +81,30 @@ def followup_offer(profile: Profile, lang: str) -> str:
     if variant is None:
         return ""
     return variant.followup_offer_en if lang == "en" else variant.followup_offer_ru
+
+
+# ---- reading the results (pure; `neuroseller ab results`) -----------------------------------------
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a rate: honest with small counts, unlike p ± 2σ."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def two_proportion_p(a: int, n_a: int, b: int, n_b: int) -> float:
+    """Two-sided p-value that two rates differ (pooled z-test); 1.0 when there is nothing to compare."""
+    from statistics import NormalDist
+
+    if n_a <= 0 or n_b <= 0:
+        return 1.0
+    pooled = (a + b) / (n_a + n_b)
+    se = (pooled * (1 - pooled) * (1 / n_a + 1 / n_b)) ** 0.5
+    if se == 0:
+        return 1.0
+    z = abs(a / n_a - b / n_b) / se
+    return 2 * (1 - NormalDist().cdf(z))

@@ -64,6 +64,15 @@ class ProactiveState(BaseModel):
     watched: list[str] = Field(default_factory=list)  # SKUs asked about or carted (search attribute)
 
 
+class CampaignTemplate(BaseModel):
+    """`[templates.NAME]` in a profile: a campaign text with fact slots (`{price:SKU}`), filled at send time."""
+
+    model_config = {"extra": "forbid"}
+
+    ru: str = ""
+    en: str = ""
+
+
 class ShopEvent(BaseModel):
     """Signal `shop_event`: what the shop's site saw (a product view, a new subscriber)."""
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.ab import Variant
 from workflows.nospam import ProactiveRules
+from workflows.proactive_types import CampaignTemplate
 
 Lang = str  # "ru" | "en"
 
@@ -90,6 +91,7 @@ class Profile(BaseModel):
     proactive: ProactiveRules = Field(default_factory=ProactiveRules)  # no-spam caps and quiet hours
     experiment: str = ""  # A/B test name (default: the profile's name); see workflows/ab.py
     variants: list[Variant] = Field(default_factory=list)
+    templates: dict[str, CampaignTemplate] = Field(default_factory=dict)  # campaign texts with fact slots
     variant: str = ""  # set per lead from `variants` (never in TOML): `profile:arm`
 
     def ctas(self, lang: str) -> list[str]:

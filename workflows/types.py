@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from workflows.profile import Profile, Timers
 from workflows.proactive_types import ProactiveState
+from workflows.profile import Profile, Timers
 
 
 class Stage(StrEnum):
