@@ -108,7 +108,7 @@ async def campaign_create(args: argparse.Namespace, settings: Settings, client: 
     out = out or sys.stdout
     client = await _client(settings, client)
     ru, en = _texts(args, settings)
-    query = segment_query(args.segment)
+    query = segment_query(args.segment, settings.task_queue)
     try:
         count = (await client.count_workflows(query)).count
     except RPCError as err:
@@ -283,7 +283,7 @@ async def triggers_preview(args: argparse.Namespace, settings: Settings, client:
         if client is None:
             continue
         told, fresh = [], []
-        async for wf in client.list_workflows(segment_query(f"WatchedSkus = '{trig.sku.upper()}'")):
+        async for wf in client.list_workflows(segment_query(f"WatchedSkus = '{trig.sku.upper()}'", settings.task_queue)):
             state = await client.get_workflow_handle(wf.id).query("state", result_type=LeadState)
             (told if triggers.dedupe_key(trig) in state.proactive.done else fresh).append(wf.id)
         print(f"  would tell {len(fresh)} lead(s): {', '.join(sorted(fresh)) or '-'}"

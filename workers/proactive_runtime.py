@@ -25,13 +25,13 @@ log = logging.getLogger(__name__)
 TRIGGER_CAMPAIGN = "catalog"
 
 
-def trigger_spec(found: list[triggers.Trigger], settings: Settings) -> CampaignSpec:
+def trigger_spec(found: list[triggers.Trigger], settings: Settings, task_queue: str) -> CampaignSpec:
     """A campaign run whose audiences are the leads watching each changed item."""
     audiences = []
     for trig in found:
         ru, en = triggers.texts(trig)
         audiences.append(Audience(
-            query=segment_query(f"WatchedSkus = '{trig.sku.upper()}'"),
+            query=segment_query(f"WatchedSkus = '{trig.sku.upper()}'", task_queue),
             request=ProactiveRequest(key=triggers.dedupe_key(trig), kind="catalog", source=f"{trig.kind}:{trig.sku}",
                                      text_ru=ru, text_en=en, skus=[trig.sku])))
     return CampaignSpec(name=TRIGGER_CAMPAIGN, audiences=audiences, sends_per_second=settings.campaign_sends_per_second,
@@ -46,7 +46,7 @@ async def announce(client: Client, settings: Settings, old: Catalog, new: Catalo
     wid = f"catalog-{old.version}-{new.version}"
     try:
         await client.start_workflow(
-            "CampaignWorkflow", trigger_spec(found, settings), id=wid, task_queue=task_queue,
+            "CampaignWorkflow", trigger_spec(found, settings, task_queue), id=wid, task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=f"catalog triggers: {', '.join(f'{t.kind} {t.sku}' for t in found)[:200]}")

@@ -21,10 +21,12 @@ from workflows.types import LeadState
 LEADS_OF = "WorkflowType = 'LeadWorkflow' AND ExecutionStatus = 'Running'"
 
 
-def segment_query(segment: str) -> str:
-    """A marketer's segment (`LeadStatus = 'cart' AND CartValue > 3000`) as a query over running leads."""
+def segment_query(segment: str, task_queue: str) -> str:
+    """A marketer's segment (`LeadStatus = 'cart' AND CartValue > 3000`) as a query over this shop's running
+    leads (`TaskQueue`: a simulation or another shop on the same server keeps its own leads)."""
+    scoped = f"{LEADS_OF} AND TaskQueue = '{task_queue}'"
     segment = segment.strip()
-    return f"{LEADS_OF} AND ({segment})" if segment else LEADS_OF
+    return f"{scoped} AND ({segment})" if segment else scoped
 
 
 class ReachActivities:

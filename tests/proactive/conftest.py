@@ -36,8 +36,9 @@ class Shop:
         (self.profiles_dir / f"{name}.toml").write_text(f'name = "{name}"\n{body}', encoding="utf-8")
         return name
 
-    def lead(self, profile: str | None = None, chat_id: str | None = None, **kw: object) -> LeadInput:
-        return lead_input(self.settings, channel="test", chat_id=chat_id or uuid.uuid4().hex[:10],
+    def lead(self, profile: str | None = None, chat_id: str | None = None, channel: str = "test",
+             **kw: object) -> LeadInput:
+        return lead_input(self.settings, channel=channel, chat_id=chat_id or uuid.uuid4().hex[:10],
                           task_queue=self.task_queue, persist=False, profile_name=profile, **kw)
 
     async def say(self, inp: LeadInput, text: str) -> TurnResult:
@@ -59,9 +60,18 @@ class Shop:
 async def shop(temporal_env, tmp_path_factory) -> AsyncIterator[Shop]:
     profiles = tmp_path_factory.mktemp("profiles")
     (profiles / "default.toml").write_text(f'name = "default"\n[proactive]\n{NO_QUIET}', encoding="utf-8")
-    settings = Settings(_env_file=None, llm_provider="rules", profiles_dir=profiles, shop_timezone="UTC")
-    box = [load_csv(SAMPLE_CATALOG)]
     tq = f"proactive-{uuid.uuid4().hex[:6]}"
+    settings = Settings(_env_file=None, llm_provider="rules", profiles_dir=profiles, shop_timezone="UTC",
+                        task_queue=tq, persist_leads=False)
+    box = [load_csv(SAMPLE_CATALOG)]
     async with build_worker(temporal_env.client, settings, catalog=lambda: box[0],
                             profiles=ProfileStore(profiles), task_queue=tq):
         yield Shop(temporal_env.client, settings, tq, profiles, box)
+
+
+async def visible(client: Client, query: str, count: int, timeout: float = 15.0) -> None:
+    """Wait for visibility (eventually consistent) to show `count` workflows for `query`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (await client.count_workflows(query)).count != count:
+        assert asyncio.get_running_loop().time() < deadline, f"visibility never showed {count} for {query}"
+        await asyncio.sleep(0.2)
