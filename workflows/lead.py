@@ -241,7 +241,7 @@ class LeadWorkflow(ProactiveMixin):
             self._escalate("system_error", str(err.cause or err)[:200])
         s.language = analysis.language
         s.timers = analysis.profile.timers
-        self._proactive_note_profile(analysis.profile)
+        self._proactive_note_turn(analysis)  # asked-about items, A/B arm (workflows/proactive.py)
         self._transcript("customer", analysis.masked_text or msg.text, at=now)
 
         if s.mode == Mode.HUMAN:

@@ -30,8 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ProactiveRequest,
         ShopEvent,
     )
-    from workflows.profile import Profile
-    from workflows.types import CampaignOffer, Mode
+    from workflows.types import CampaignOffer, Mode, TurnAnalysis
 
 PLAN_TIMEOUT = timedelta(seconds=10)
 PLAN_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
@@ -66,6 +65,8 @@ class ProactiveMixin:
             s = self._s
             if ev.type == "view" and ev.sku:
                 s.last_skus = [ev.sku, *(k for k in s.last_skus if k != ev.sku)][:8]
+                s.proactive.asked = [ev.sku.upper(), *(k for k in s.proactive.asked if k != ev.sku.upper())][
+                    :WATCHED_LIMIT]
                 self._event("shop_view", sku=ev.sku)  # type: ignore[attr-defined]
                 if not (s.opted_out or s.unreachable or s.mode == Mode.HUMAN) and s.followup_due_at is None:
                     s.followup_due_at = workflow.now() + timedelta(seconds=s.timers.followup_after_seconds)
@@ -196,15 +197,20 @@ class ProactiveMixin:
         else:
             self._event("proactive_deferred", key=key, kind=kind, reason=reason, **extra)  # type: ignore[attr-defined]
 
-    def _proactive_note_profile(self, profile: Profile) -> None:
-        """After each turn's analysis: keep the lead's A/B arm (the first one it got)."""
-        if profile.variant and not self._s.proactive.variant:
-            self._s.proactive.variant = profile.variant
+    def _proactive_note_turn(self, analysis: TurnAnalysis) -> None:
+        """After each turn's analysis: the item the customer asked about (not every fuzzy match), and
+        the lead's A/B arm (the first one it got)."""
+        p = self._s.proactive
+        asked = [r.sku.upper() for r in analysis.requested] or [m.sku.upper() for m in analysis.matches[:1]]
+        if asked:
+            p.asked = [*asked, *(k for k in p.asked if k not in asked)][:WATCHED_LIMIT]
+        if analysis.profile.variant and not p.variant:
+            p.variant = analysis.profile.variant
 
     def _proactive_after_change(self) -> None:
         """Search attributes of proactive selling: the variant, and the SKUs the lead asked about or carted."""
         s = self._s
-        watched = sorted({*(c.sku.upper() for c in s.cart), *(k.upper() for k in s.last_skus)})[:WATCHED_LIMIT]
+        watched = sorted({*(c.sku.upper() for c in s.cart), *s.proactive.asked})[:WATCHED_LIMIT]
         if watched == s.proactive.watched and getattr(self, "_proactive_sa_variant", "") == s.proactive.variant:
             return
         s.proactive.watched = watched

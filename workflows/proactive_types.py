@@ -61,7 +61,8 @@ class ProactiveState(BaseModel):
     log: list[ProactiveLogEntry] = Field(default_factory=list)  # the last decisions, for `state` and tests
     variant: str = ""  # A/B arm, `profile:arm`, kept once assigned
     opted_in: bool = False  # subscribed on the shop's site with consent: may be written to first
-    watched: list[str] = Field(default_factory=list)  # SKUs asked about or carted (search attribute)
+    asked: list[str] = Field(default_factory=list)  # SKUs the customer asked about or viewed, newest first
+    watched: list[str] = Field(default_factory=list)  # asked about or carted: search attribute `WatchedSkus`
 
 
 class CampaignTemplate(BaseModel):
