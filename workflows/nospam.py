@@ -71,7 +71,8 @@ def zone(name: str) -> ZoneInfo:
 
 
 def lead_zone(rules: ProactiveRules, phone: str | None, shop_zone: str) -> str:
-    """Profile's zone, else the phone's country (one zone, or the shop's when the country spans several)."""
+    """Profile's zone, else the phone's country when it has one zone, else the shop's (a +7 number spans
+    eleven zones: guessing one would be no better than the shop's own)."""
     if rules.timezone:
         return rules.timezone
     if phone:
@@ -84,8 +85,6 @@ def lead_zone(rules: ProactiveRules, phone: str | None, shop_zone: str) -> str:
             zones = []
         if len(zones) == 1:
             return zones[0]
-        if zones:
-            return shop_zone if shop_zone in zones else zones[0]
     return shop_zone
 
 
