@@ -127,7 +127,8 @@ async def campaign_create(args: argparse.Namespace, settings: Settings, client: 
                                                    task_queue=settings.task_queue),
                 spec=ScheduleSpec(cron_expressions=[args.cron], time_zone_name=settings.shop_timezone),
                 policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL),
-                state=ScheduleState(paused=args.paused, note=f"segment: {args.segment or 'all leads'}")))
+                state=ScheduleState(paused=args.paused, note="created from the CLI")),
+            memo={"cron": args.cron, "segment": args.segment or "all leads"})  # the server keeps cron as calendars
     except RPCError as err:
         raise _usage(f"campaign {args.name}: {err.message}") from err
     print(f"campaign {args.name}: scheduled '{args.cron}' ({settings.shop_timezone}); "
@@ -144,7 +145,7 @@ async def campaign_list(args: argparse.Namespace, settings: Settings, client: Cl
         if not item.id.startswith(PREFIX):
             continue
         info = item.info
-        cron = ", ".join(item.schedule.spec.cron_expressions) if item.schedule and item.schedule.spec else ""
+        cron = str((await item.memo()).get("cron", ""))
         nxt = info.next_action_times[0].isoformat(timespec="minutes") if info and info.next_action_times else "-"
         paused = "paused" if item.schedule and item.schedule.state.paused else "active"
         rows.append(f"{item.id[len(PREFIX):]:<24} {paused:<7} {cron:<16} next {nxt}")
@@ -159,16 +160,16 @@ async def _handle(settings: Settings, client: Client | None, name: str) -> Any:
 async def campaign_describe(args: argparse.Namespace, settings: Settings, client: Client | None = None,
                             out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    client = await _client(settings, client)
     try:
-        desc = await (await _handle(settings, client, args.name)).describe()
+        desc = await client.get_schedule_handle(PREFIX + args.name).describe()
     except RPCError as err:
         raise _usage(f"campaign {args.name}: {err.message}") from err
     action = desc.schedule.action
-    spec = action.args[0] if isinstance(action, ScheduleActionStartWorkflow) and action.args else None
     lines = [f"campaign {args.name} ({'paused' if desc.schedule.state.paused else 'active'})",
-             f"  cron: {', '.join(desc.schedule.spec.cron_expressions)} ({desc.schedule.spec.time_zone_name or 'UTC'})"]
-    if spec is not None:
-        spec = CampaignSpec.model_validate(spec) if isinstance(spec, dict) else spec
+             f"  cron: {(await desc.memo()).get('cron', '?')} ({desc.schedule.spec.time_zone_name or 'UTC'})"]
+    if isinstance(action, ScheduleActionStartWorkflow) and action.args:
+        spec: CampaignSpec = (await client.data_converter.decode(action.args[:1], [CampaignSpec]))[0]
         for audience in spec.audiences:
             lines += [f"  segment: {audience.query}", f"  text ru: {audience.request.text_ru}",
                       f"  text en: {audience.request.text_en}"]
