@@ -284,7 +284,8 @@ async def triggers_preview(args: argparse.Namespace, settings: Settings, client:
         if client is None:
             continue
         told, fresh = [], []
-        async for wf in client.list_workflows(segment_query(f"WatchedSkus = '{trig.sku.upper()}'", settings.task_queue)):
+        watchers = segment_query(f"WatchedSkus = '{trig.sku.upper()}'", settings.task_queue)
+        async for wf in client.list_workflows(watchers):
             state = await client.get_workflow_handle(wf.id).query("state", result_type=LeadState)
             (told if triggers.dedupe_key(trig) in state.proactive.done else fresh).append(wf.id)
         print(f"  would tell {len(fresh)} lead(s): {', '.join(sorted(fresh)) or '-'}"

@@ -53,7 +53,7 @@ async def test_campaign_create_rejects_a_bad_segment_and_a_missing_text(shop: Sh
                          "--text-ru", "x"])
     with pytest.raises(UsageError, match="needs --text-ru"):
         await run(shop, ["campaign", "create", "bad", "--cron", "0 11 * * 1"])
-    with pytest.raises(UsageError, match="no \\[templates.nope\\]"):
+    with pytest.raises(UsageError, match=r"no \[templates\.nope\]"):
         await run(shop, ["campaign", "create", "bad", "--cron", "0 11 * * 1", "--template", "nope"])
 
 
@@ -73,9 +73,8 @@ async def test_triggers_preview_lists_who_would_be_told(shop: Shop, tmp_path):
     await shop.say(inp, "Есть палатка на четверых?")
     await visible(shop.client, f"Channel = '{channel}' AND WatchedSkus = 'TENT-4P'", 1)
     edited = tmp_path / "catalog.csv"
-    edited.write_text(SAMPLE_CATALOG.read_text(encoding="utf-8").replace(
-        "TENT-4P,Палатка четырёхместная «Кемпинг 4»,18990,RUB,0", "TENT-4P,Палатка четырёхместная «Кемпинг 4»,18990,RUB,4"),
-        encoding="utf-8")
+    row = "TENT-4P,Палатка четырёхместная «Кемпинг 4»,18990,RUB,"
+    edited.write_text(SAMPLE_CATALOG.read_text(encoding="utf-8").replace(row + "0", row + "4"), encoding="utf-8")
     text = await run(shop, ["triggers", "preview", str(edited), "--before", str(SAMPLE_CATALOG)])
     assert "back_in_stock TENT-4P" in text and "18 990" in text and inp.state.lead_id in text
     same = await run(shop, ["triggers", "preview", str(SAMPLE_CATALOG), "--before", str(SAMPLE_CATALOG)])
