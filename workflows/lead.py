@@ -188,7 +188,7 @@ class LeadWorkflow(ProactiveMixin):
             self._event("cart_event", action=action, sku=ev.sku or "", qty=str(ev.qty))
             await self._refresh_cart_value()
             self._after_change()
-            self._schedule_followup()  # a cart left without checkout starts the abandoned-cart timer
+            self._proactive_cart_followup()  # a cart left without checkout starts the abandoned-cart timer
 
     @workflow.signal
     async def campaign_offer(self, offer: CampaignOffer) -> None:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.types import CampaignOffer, Mode, TurnAnalysis
 
+PATCH = "proactive-selling"  # histories recorded before issue 11 replay without its new commands
 PLAN_TIMEOUT = timedelta(seconds=10)
 PLAN_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 WATCHED_LIMIT = 12
@@ -82,6 +83,11 @@ class ProactiveMixin:
         await self.proactive(ProactiveRequest(
             key=offer.request_id or f"campaign:{offer.campaign_id}", kind="campaign", source=offer.campaign_id,
             text_ru=offer.text_ru, text_en=offer.text_en, skus=offer.skus))
+
+    def _proactive_cart_followup(self) -> None:
+        """After a shop's cart event: a cart left without checkout starts the abandoned-cart timer."""
+        if workflow.patched(PATCH):
+            self._schedule_followup()  # type: ignore[attr-defined]
 
     # ---- the decision, in one place ----------------------------------------------------------
 
@@ -134,6 +140,8 @@ class ProactiveMixin:
     async def _proactive_allow_followup(self) -> bool:
         """Gate of the workflow's own follow-up (caller holds the lock): send now, move to the morning, or drop."""
         s = self._s
+        if not workflow.patched(PATCH):
+            return True
         decision = await self._proactive_plan()
         key = f"followup:{s.followups_sent + 1}"
         if decision.action == Action.SEND:
@@ -210,6 +218,8 @@ class ProactiveMixin:
     def _proactive_after_change(self) -> None:
         """Search attributes of proactive selling: the variant, and the SKUs the lead asked about or carted."""
         s = self._s
+        if not workflow.patched(PATCH):
+            return
         watched = sorted({*(c.sku.upper() for c in s.cart), *s.proactive.asked})[:WATCHED_LIMIT]
         if watched == s.proactive.watched and getattr(self, "_proactive_sa_variant", "") == s.proactive.variant:
             return
