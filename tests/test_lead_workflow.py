@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import time
 
 import pytest
 from temporalio.client import Client, WorkflowHistory

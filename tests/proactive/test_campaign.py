@@ -59,3 +59,19 @@ async def test_campaign_reaches_exactly_the_segment_once_despite_a_killed_worker
         for inp in buyers:
             assert [e.role for e in (await shop.state(inp.state.lead_id)).outbox].count("campaign") == 1
     assert results.measured and results.replied == 0
+
+
+async def test_a_closed_lead_or_a_rejected_request_is_counted_not_retried_forever(shop: Shop):
+    from activities.proactive.reach import ReachActivities
+    from workflows.proactive_types import OfferBatch
+
+    inp = shop.lead()
+    await shop.say(inp, "Привет")
+    reach = ReachActivities(shop.client)
+    empty = OfferBatch(lead_ids=[inp.state.lead_id], request=ProactiveRequest(key="k", text_ru=""))
+    rejected = await reach._offer(inp.state.lead_id, empty)
+    assert rejected.action == "suppressed" and rejected.reason.startswith("rejected")
+    await shop.client.get_workflow_handle(inp.state.lead_id).terminate("test")
+    batch = OfferBatch(lead_ids=[inp.state.lead_id], request=ProactiveRequest(key="k", text_ru="x"))
+    closed = await reach._offer(inp.state.lead_id, batch)
+    assert (closed.action, closed.reason) == ("suppressed", "lead_closed")
