@@ -77,8 +77,15 @@ class ProfileStore:
         self.load()
         return sorted(self._profiles)
 
-    def resolve(self, name: str | None, chat_id: str) -> Profile:
-        """The profile for a chat: an explicit name, else one listing the chat, else `default`."""
+    def resolve(self, name: str | None, chat_id: str, lead_id: str | None = None) -> Profile:
+        """The profile for a chat: an explicit name, else one listing the chat, else `default`.
+
+        With `lead_id`, the lead's A/B variant of it (`workflows/ab.py`) when the profile declares variants.
+        """
+        if lead_id:
+            from workflows import ab
+
+            return ab.apply(self.resolve(name, chat_id), lead_id)
         if self.override is not None:
             return self.override
         self.load()

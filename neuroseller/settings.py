@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     telegram_reply_in_groups: bool = False  # answer every message in allowed groups, not only when addressed
     telegram_greet_new_members: bool = False  # greet users who join an allowed group/channel (once each)
 
+    # proactive selling (issue 11)
+    shop_timezone: str = "Europe/Moscow"  # quiet hours when neither the profile nor the phone names a zone
+    shop_events_port: int | None = None  # serve POST /events for the shop's site on this port
+    shop_events_host: str = "127.0.0.1"
+    shop_events_secret: SecretStr | None = None  # HMAC-SHA256 key of the X-Neuroseller-Signature header
+    telegram_sends_per_second: float = 4.0  # whole-account limit of the gateway's send activities
+    campaign_sends_per_second: float = 1.0  # pace of one campaign run (below the account's limit)
+    campaign_reply_window_hours: float = 48.0  # a campaign counts replies/conversions after this long
+    catalog_triggers: bool = True  # tell leads about back-in-stock items, price drops, new promotions
+
     # operations
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object a line (for Loki / ELK / Cloud Logging)

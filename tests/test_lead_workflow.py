@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import time
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
@@ -19,6 +20,7 @@ from tests.conftest import ROOT, SAMPLE_CATALOG
 from workers.client import lead_input, send_message
 from workers.worker import build_worker, sandbox_runner
 from workflows.lead import LeadWorkflow
+from workflows.nospam import ProactiveRules
 from workflows.profile import Profile, Timers
 from workflows.types import (
     CartEvent,
@@ -53,7 +55,8 @@ class Bot:
 
 FAST = Profile(name="fast", shop_name="Тест",
                timers=Timers(followup_after_seconds=1.0, abandoned_cart_after_seconds=1.0, max_followups=1,
-                             escalation_renotify_seconds=1.0))
+                             escalation_renotify_seconds=1.0),
+               proactive=ProactiveRules(quiet_start=time(0), quiet_end=time(0)))  # follow-ups at any hour
 
 
 @pytest.fixture(scope="module")

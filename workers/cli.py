@@ -139,8 +139,10 @@ async def running_worker(settings: Settings, address: str, db: object | None) ->
         crm = CrmActivities(make_sinks(settings, db))
         extra = [crm.persist_lead, crm.sink_names]
     worker = build_worker(client, settings, catalog=lambda: store.catalog, extra_activities=extra)
+    from workers.proactive_runtime import proactive_services
+
     try:
-        async with worker:
+        async with worker, proactive_services(settings, client, lambda: store.catalog, db):  # triggers, shop events
             yield client
     finally:
         watcher.cancel()
@@ -263,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", nargs="?")
     c.set_defaults(func=cmd_profile_check)
 
-    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway", "workers.report_cli"):
+    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway", "workers.report_cli",
+                   "workers.proactive_cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as err:  # pragma: no cover - optional extra not installed

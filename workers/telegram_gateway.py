@@ -521,7 +521,9 @@ async def open_gateway(settings: Settings, client: Client, telethon_client: Tele
     sender = TelegramSender(telethon_client, store, operators_chat=settings.telegram_operators_chat,
                             ui_base_url=settings.ui_base_url, namespace=settings.temporal_namespace)
     try:
-        async with Worker(client, task_queue=settings.telegram_task_queue, activities=sender.activities):
+        # One account, one send rate, across every lead and campaign: Telegram treats bursts as spam (issue 11).
+        async with Worker(client, task_queue=settings.telegram_task_queue, activities=sender.activities,
+                          max_task_queue_activities_per_second=settings.telegram_sends_per_second or None):
             yield gateway
     finally:
         await gateway.stop()

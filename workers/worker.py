@@ -15,9 +15,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.brain.llm import make_model
 from activities.brain.turn import TurnActivities
+from activities.proactive.plan import PlanActivities
+from activities.proactive.reach import ReachActivities
 from activities.profiles import ProfileStore
 from catalog.schema import Catalog
 from neuroseller.settings import Settings
+from workflows.campaign import CampaignWorkflow
 from workflows.lead import LeadWorkflow
 
 PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "workflows", "catalog", "neuroseller", "rapidfuzz",
@@ -49,11 +52,12 @@ def build_worker(
         model=model if model is not None else make_model(settings),
         secrets=settings.secret_values(),
     )
+    plan = PlanActivities(turn.profiles, settings.shop_timezone)  # no-spam policy (issue 11)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[LeadWorkflow],
-        activities=[*turn.all(), *extra_activities],
+        workflows=[LeadWorkflow, CampaignWorkflow],
+        activities=[*turn.all(), plan.plan_proactive, *ReachActivities(client).all(), *extra_activities],
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=200,  # all our activities are async: slots, not threads
         max_concurrent_local_activities=200,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policy
     from workflows import report_events as rev
     from workflows import search_attributes as sa
+    from workflows.proactive import ProactiveMixin
     from workflows.types import (
         AnalyzeRequest,
         CampaignOffer,
@@ -69,7 +70,7 @@ _ALSO = re.compile(r"\b(too|also|as\s+well|тоже|также|ещё|еще)\b|
 
 
 @workflow.defn
-class LeadWorkflow:
+class LeadWorkflow(ProactiveMixin):
     @workflow.init
     def __init__(self, inp: LeadInput) -> None:
         self._inp = inp
@@ -94,6 +95,7 @@ class LeadWorkflow:
         self._set_details()
         persist = asyncio.create_task(self._persist_loop())
         cards = asyncio.create_task(self._card_loop())
+        proactive = asyncio.create_task(self._proactive_loop())  # deferred proactive messages (issue 11)
         while True:
             deadline = self._next_deadline()
             timeout = None
@@ -112,6 +114,7 @@ class LeadWorkflow:
                     and not self._cards and not self._carding)
                 persist.cancel()
                 cards.cancel()
+                proactive.cancel()
                 workflow.continue_as_new(self._inp.model_copy(update={"state": self._s}))
 
     def _should_continue(self) -> bool:
@@ -192,24 +195,12 @@ class LeadWorkflow:
             self._event("cart_event", action=action, sku=ev.sku or "", qty=str(ev.qty))
             await self._refresh_cart_value()
             self._after_change()
+            self._proactive_cart_followup()  # a cart left without checkout starts the abandoned-cart timer
 
     @workflow.signal
     async def campaign_offer(self, offer: CampaignOffer) -> None:
-        async with self._lock:
-            if self._s.opted_out or self._s.unreachable or self._s.mode == Mode.HUMAN:
-                self._event("campaign_skipped", campaign=offer.campaign_id)
-                self._event(rev.PROACTIVE_SUPPRESSED, kind="campaign", campaign=offer.campaign_id,
-                            reason=rev.suppression_reason(opted_out=self._s.opted_out, unreachable=self._s.unreachable,
-                                                          human=self._s.mode == Mode.HUMAN))
-                return
-            text = offer.text_en if self._s.language == "en" and offer.text_en else offer.text_ru or offer.text_en
-            if not text:
-                return
-            self._transcript("bot", text)
-            await self._deliver(text, "campaign", bot_initiated=True)
-            self._event("campaign_sent", campaign=offer.campaign_id)
-            self._event(rev.PROACTIVE_SENT, kind="campaign", campaign=offer.campaign_id)
-            self._after_change()
+        if offer.text_ru or offer.text_en:
+            await self._proactive_offer(offer)  # the no-spam policy decides (workflows/proactive.py)
 
     @workflow.signal
     async def opt_out(self, req: OptOut) -> None:
@@ -257,6 +248,7 @@ class LeadWorkflow:
             self._escalate("system_error", str(err.cause or err)[:200])
         s.language = analysis.language
         s.timers = analysis.profile.timers
+        self._proactive_note_turn(analysis)  # asked-about items, A/B arm (workflows/proactive.py)
         self._transcript("customer", analysis.masked_text or msg.text, at=now)
 
         if s.mode == Mode.HUMAN:
@@ -608,8 +600,9 @@ class LeadWorkflow:
                     self._event("renotify")
             if s.followup_due_at and s.followup_due_at <= now:
                 s.followup_due_at = None
-                if not (s.opted_out or s.unreachable or s.mode == Mode.HUMAN
-                        or s.lead.status in (LeadStatus.WON, LeadStatus.LOST, LeadStatus.CHECKOUT)):
+                blocked = s.opted_out or s.unreachable or s.mode == Mode.HUMAN or s.lead.status in (
+                    LeadStatus.WON, LeadStatus.LOST, LeadStatus.CHECKOUT)
+                if not blocked and await self._proactive_allow_followup():  # caps, quiet hours: may move it
                     kind = "abandoned_cart" if s.cart else "followup"
                     text = (await self._compose(kind)).text
                     s.followups_sent += 1
@@ -618,7 +611,7 @@ class LeadWorkflow:
                     self._event(rev.FOLLOWUP_SENT, kind=kind, n=str(s.followups_sent))
                     s.last_bot_at = now
                     self._schedule_followup()
-                else:
+                elif blocked:  # (caps and quiet hours record their own decision)
                     self._event(rev.PROACTIVE_SUPPRESSED, kind="followup", reason=rev.suppression_reason(
                         opted_out=s.opted_out, unreachable=s.unreachable, human=s.mode == Mode.HUMAN,
                         status=s.lead.status.value))
@@ -688,6 +681,7 @@ class LeadWorkflow:
         elif self._batches:
             self._batches[-1].lead = self._lead_record() if s.lead.captured else None
         self._upsert_search_attributes()
+        self._proactive_after_change()
         self._set_details()
         if wake:
             self._wake = True
@@ -705,6 +699,7 @@ class LeadWorkflow:
             username=s.lead.username, request=s.lead.request, items=s.lead.items, amount=s.lead.amount,
             currency=s.lead.currency, status=s.lead.status, stage=s.stage, escalated=s.escalated,
             escalation_reason=s.escalations[-1].reason if s.escalations else None, dialogue_link=link,
+            variant=s.proactive.variant or None,
             ui_link=ui, created_at=s.created_at, updated_at=workflow.now())
 
     async def _persist_loop(self) -> None:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflows.ab import Variant
+from workflows.nospam import ProactiveRules
+from workflows.proactive_types import CampaignTemplate
+
 Lang = str  # "ru" | "en"
 
 
@@ -84,6 +88,11 @@ class Profile(BaseModel):
     greet_new_subscribers: bool = False
     reply_in_groups: bool = False
     timers: Timers = Field(default_factory=Timers)
+    proactive: ProactiveRules = Field(default_factory=ProactiveRules)  # no-spam caps and quiet hours
+    experiment: str = ""  # A/B test name (default: the profile's name); see workflows/ab.py
+    variants: list[Variant] = Field(default_factory=list)
+    templates: dict[str, CampaignTemplate] = Field(default_factory=dict)  # campaign texts with fact slots
+    variant: str = ""  # set per lead from `variants` (never in TOML): `profile:arm`
 
     def ctas(self, lang: str) -> list[str]:
         return self.cta.en if lang == "en" else self.cta.ru

@@ -9,11 +9,15 @@ ESCALATED = SearchAttributeKey.for_bool("Escalated")
 CART_VALUE = SearchAttributeKey.for_float("CartValue")
 LAST_MESSAGE_AT = SearchAttributeKey.for_datetime("LastMessageAt")
 LEAD_MODE = SearchAttributeKey.for_keyword("LeadMode")
+VARIANT = SearchAttributeKey.for_keyword("Variant")  # A/B arm `profile:arm` (issue 11)
+WATCHED_SKUS = SearchAttributeKey.for_keyword_list("WatchedSkus")  # asked about or carted: catalog triggers
+CAMPAIGN = SearchAttributeKey.for_keyword("Campaign")  # on CampaignWorkflow runs: the campaign's name
 
-ALL = (LEAD_STAGE, LEAD_STATUS, CHANNEL, ESCALATED, CART_VALUE, LAST_MESSAGE_AT, LEAD_MODE)
+ALL = (LEAD_STAGE, LEAD_STATUS, CHANNEL, ESCALATED, CART_VALUE, LAST_MESSAGE_AT, LEAD_MODE, VARIANT, WATCHED_SKUS,
+       CAMPAIGN)
 
 _CLI_TYPES = {"KEYWORD": "Keyword", "BOOL": "Bool", "DOUBLE": "Double", "DATETIME": "Datetime", "INT": "Int",
-              "TEXT": "Text"}
+              "TEXT": "Text", "KEYWORD_LIST": "KeywordList"}
 
 
 def dev_server_flags() -> list[str]:

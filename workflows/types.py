@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from workflows.proactive_types import ProactiveState
 from workflows.profile import Profile, Timers
 
 
@@ -126,6 +127,7 @@ class LeadState(BaseModel):
     timers: Timers = Field(default_factory=Timers)  # the profile's timers, kept for follow-ups after restarts
     followup_due_at: datetime | None = None
     renotify_due_at: datetime | None = None
+    proactive: ProactiveState = Field(default_factory=ProactiveState)  # no-spam bookkeeping, A/B arm
 
 
 class LeadInput(BaseModel):
@@ -200,6 +202,7 @@ class CampaignOffer(BaseModel):
     text_ru: str = ""
     text_en: str = ""
     skus: list[str] = Field(default_factory=list)
+    request_id: str | None = None  # dedupe key: the lead acts on it once (default: the campaign id)
 
 
 class OptOut(BaseModel):
@@ -362,6 +365,7 @@ class LeadRecord(BaseModel):
     stage: Stage = Stage.GREETING
     escalated: bool = False
     escalation_reason: str | None = None
+    variant: str | None = None  # A/B arm `profile:arm`
     dialogue_link: str | None = None
     ui_link: str | None = None
     created_at: datetime | None = None

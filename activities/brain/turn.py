@@ -27,7 +27,7 @@ from catalog.schema import Catalog, Item
 from catalog.search import FOUND_THRESHOLD, search
 from catalog.text import product_phrase, strip_contacts
 from neuroseller import pii
-from workflows import policy
+from workflows import ab, policy
 from workflows.types import (
     AnalyzeRequest,
     CartLine,
@@ -231,7 +231,7 @@ class TurnActivities:
 
     def analyze(self, req: AnalyzeRequest) -> TurnAnalysis:
         catalog = self._catalog()
-        profile = self.profiles.resolve(req.profile_name, req.chat_id)
+        profile = self.profiles.resolve(req.profile_name, req.chat_id, req.lead_id)  # the lead's A/B arm
         text = req.text or ""
         language = policy.detect_language(text, req.language or profile.default_language,
                                           sticky=req.language is not None)
@@ -420,8 +420,10 @@ class TurnActivities:
         lines = cart_lines(known, catalog, req.language)
         if req.kind == "card":
             return ComposeResult(cart_lines=lines, cart_value=total, currency=currency)
-        profile = self.profiles.resolve(req.profile_name, req.chat_id)
+        profile = self.profiles.resolve(req.profile_name, req.chat_id, req.lead_id or None)
         text = rules.compose_text(req, catalog, profile.shop_name)
+        if req.kind in ("followup", "abandoned_cart") and (offer := ab.followup_offer(profile, req.language)):
+            text = f"{text} {offer}"  # the lead's A/B arm may add an offer (facts as slots, rendered below)
         rendered = render_slots(text, catalog, req.cart, req.language)
         return ComposeResult(text=rendered.text, cart_lines=lines, cart_value=total, currency=currency)
 

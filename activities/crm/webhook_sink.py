@@ -28,6 +28,11 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def verify(body: bytes, secret: str, header: str | None) -> bool:
+    """Does `header` carry `sign(body, secret)`? Constant-time, for inbound signed requests (shop events)."""
+    return bool(header) and hmac.compare_digest(sign(body, secret), header.strip())
+
+
 def webhook_body(batch: PersistBatch) -> bytes:
     """Canonical JSON (sorted keys): the same batch always gives the same bytes and delivery id."""
     assert batch.lead is not None

@@ -66,6 +66,7 @@ _LEAD_COLUMNS = (
     "stage",
     "escalated",
     "escalation_reason",
+    "variant",
     "dialogue_link",
     "ui_link",
     "created_at",
