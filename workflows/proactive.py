@@ -198,6 +198,8 @@ class ProactiveMixin:
         p.log = [*p.log, ProactiveLogEntry(key=key, kind=kind, action=action, reason=reason,
                                            at=workflow.now())][-LOG_LIMIT:]
         extra = {k: v for k, v in data.items() if v}
+        if kind == "campaign" and extra.get("source"):  # the report's per-campaign key (report_events)
+            extra["campaign"] = extra["source"]
         if action == "sent":
             self._event("proactive_sent", key=key, kind=kind, **extra)  # type: ignore[attr-defined]
         elif action == "suppressed":

@@ -120,7 +120,7 @@ async def test_a_dead_update_loop_ends_the_gateway_with_its_reason(temporal_env,
         await asyncio.wait_for(task, 15)
 
 
-def test_unsupported_telethon_refuses_to_start_with_a_non_zero_exit(monkeypatch, caplog) -> None:
+def test_unsupported_telethon_refuses_to_start_with_a_non_zero_exit(monkeypatch, caplog, capsys) -> None:
     import workers.telegram_gateway as gateway_module
 
     monkeypatch.setattr(gateway_module, "TELETHON_VERSION", "1.30.2")
@@ -130,7 +130,7 @@ def test_unsupported_telethon_refuses_to_start_with_a_non_zero_exit(monkeypatch,
     from workers.cli import main
 
     assert main(["telegram"]) == 1
-    assert "Telethon 1.30.2 is not supported" in caplog.text
+    assert "Telethon 1.30.2 is not supported" in caplog.text + capsys.readouterr().err
     with pytest.raises(GatewayError, match=r"Telethon 2\.0\.1 is not supported"):
         gateway_module.check_telethon("2.0.1")
     gateway_module.check_telethon("1.36.0")
