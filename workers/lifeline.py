@@ -91,39 +91,33 @@ class PidFile:
                                    "owner": owner, "owner_start": start_time(owner)}))
         tmp.replace(self.path)
 
-    def owner(self) -> int | None:
-        """The process that started the recorded one, if it still runs (then it is not an orphan)."""
-        try:
-            rec = json.loads(self.path.read_text())
-            pid = int(rec["owner"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        now = start_time(pid)
-        if now is None or not alive(pid) or (rec.get("owner_start") not in (None, "?") and
-                                             now not in ("?", rec["owner_start"])):
-            return None
-        return pid
-
     def clear(self) -> None:
         try:
             self.path.unlink(missing_ok=True)
         except OSError:  # its folder is not a folder: the caller's own checks say so
             pass
 
+    def owner(self) -> int | None:
+        """The process that started the recorded one, if it still runs (then it is not an orphan)."""
+        rec = self._read()
+        pid = _int(rec.get("owner"))
+        return pid if pid is not None and _same_process(pid, rec.get("owner_start")) else None
+
     def live(self) -> int | None:
         """The recorded pid if that very process still runs (same start time, marker in its command)."""
-        try:
-            rec = json.loads(self.path.read_text())
-            pid = int(rec["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        now = start_time(pid)
-        if now is None or (rec.get("start") not in (None, "?") and now not in ("?", rec["start"])):
+        rec = self._read()
+        pid = _int(rec.get("pid"))
+        if pid is None or not _same_process(pid, rec.get("start")):
             return None
         line = cmdline(pid)
-        if line and self.marker not in line:
-            return None
-        return pid
+        return None if line and self.marker not in line else pid
+
+    def _read(self) -> dict:
+        try:
+            rec = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return rec if isinstance(rec, dict) else {}
 
     def stop_orphan(self, timeout: float = 10.0) -> int | None:
         """Stop the recorded process if it is still ours; returns its pid (None if nothing ran)."""
@@ -134,6 +128,21 @@ class PidFile:
         terminate(pid, timeout)
         self.clear()
         return pid
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_process(pid: int, recorded_start: object) -> bool:
+    """`pid` runs and is the process recorded (a pid alone may have been reused since)."""
+    now = start_time(pid)
+    if now is None or not alive(pid):
+        return False
+    return recorded_start in (None, "?") or now in ("?", recorded_start)
 
 
 def terminate(pid: int, timeout: float = 10.0) -> None:
