@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     telegram_greet_new_members: bool = False  # greet users who join an allowed group/channel (once each)
 
     # operations
+    worker_graceful_shutdown_seconds: float = 20.0  # SIGTERM: in-flight activities get this long to finish
+    worker_max_cached_workflows: int = 2000  # leads kept hot in a worker (sticky); a miss replays the history
+    worker_max_concurrent_activities: int = 200  # slots, not threads: our activities are async
+    worker_max_concurrent_workflow_tasks: int = 200
     log_level: str = "INFO"
     metrics_port: int | None = None
     public_ui_url: str | None = None  # base URL of the Temporal UI for links in CRM and operator cards
