@@ -51,6 +51,12 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / CLK
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all processes, all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -77,6 +83,38 @@ class WorkerProcess:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+
+@dataclass
+class InProcessWorker:
+    """The old benchmark's layout: the worker shares the process (and event loop) of the load and the
+    model server; kept to measure what that costs."""
+
+    pid: int
+    metrics_port: int
+
+
+@contextlib.asynccontextmanager
+async def in_process_worker(client: Client, metrics_port: int, task_queue: str, kind: str, brain: str,
+                            base_url: str | None, max_cached: int | None) -> AsyncIterator[InProcessWorker]:
+    from benchmarks.load_worker import settings_for
+    from workers.worker import build_worker, sandbox_runner, worker_options
+
+    args = argparse.Namespace(task_queue=task_queue, brain=brain, base_url=base_url, max_cached=max_cached)
+    settings = settings_for(args)
+    if kind == "floor":
+        from temporalio.worker import Worker
+
+        from benchmarks.floor import floor_echo
+        worker = Worker(client, task_queue=task_queue, workflows=[FloorWorkflow], activities=[floor_echo],
+                        workflow_runner=sandbox_runner(), **worker_options(settings))
+    else:
+        from catalog.loader import load_csv
+
+        catalog = load_csv(ROOT / "catalog/sample/catalog.csv")
+        worker = build_worker(client, settings, catalog=lambda: catalog)
+    async with worker:
+        yield InProcessWorker(os.getpid(), metrics_port)
 
 
 @contextlib.asynccontextmanager
@@ -114,6 +152,7 @@ class Run:
     events_per_turn: float = float("nan")
     metrics: dict[str, float] = field(default_factory=dict)
     errors: int = 0
+    others_cores: float = 0.0  # cores busy with processes outside this benchmark (other users of the machine)
 
     def pct(self, p: float) -> float:
         xs = sorted(self.latencies_ms)
@@ -131,7 +170,7 @@ class Run:
         per = max(self.turns, 1)
         return (f"{self.name:<34} {self.turns:>6} {self.rate:>6.2f} {self.pct(50):>7.0f} {self.pct(95):>7.0f} "
                 f"{self.pct(99):>7.0f} {1000 * self.server_cpu / per:>7.1f} {1000 * self.worker_cpu / per:>7.1f} "
-                f"{self.worker_rss_mb:>6.0f} {self.events_per_turn:>6.1f} {self.errors:>4}")
+                f"{self.worker_rss_mb:>6.0f} {self.events_per_turn:>6.1f} {self.errors:>4} {self.others_cores:>6.2f}")
 
     def cache_line(self) -> str:
         m = self.metrics
@@ -199,23 +238,32 @@ async def events_per_turn(client: Client, turns: dict[str, int], sample: int = 2
 
 async def scenario(server: DevServer, client: Client, kind: str, brain: str, model_url: str | None,
                    dialogues: int, duration: float, pace: tuple[float, float], burst: bool,
-                   max_cached: int | None, rng: random.Random) -> Run:
+                   max_cached: int | None, rng: random.Random, metrics_port: int | None = None) -> Run:
     label = "floor (1 activity)" if kind == "floor" else ("rules" if brain == "rules" else f"model {brain} ms")
     run = Run(f"{label}: {dialogues} {'burst' if burst else 'paced'}")
     tq = f"load-{kind}-{uuid.uuid4().hex[:6]}"
     settings = Settings(_env_file=None, profiles_dir=ROOT / "profiles", persist_leads=False,
                         llm_provider="rules" if brain == "rules" else "openai", llm_timeout_seconds=10)
-    async with worker_process(server.address, tq, kind, "rules" if brain == "rules" else "openai", model_url,
-                              max_cached) as worker:
+    wbrain = "rules" if brain == "rules" else "openai"
+    if metrics_port is not None:  # --in-process
+        layout = in_process_worker(client, metrics_port, tq, kind, wbrain, model_url, max_cached)
+    else:
+        layout = worker_process(server.address, tq, kind, wbrain, model_url, max_cached)
+    async with layout as worker:
         await one_turn(client, kind, settings, tq, f"warm-{uuid.uuid4().hex[:6]}", 0)  # imports, first task
+        before = scrape(worker.metrics_port)
         s0, w0, started = cpu_seconds(server.proc.pid), cpu_seconds(worker.pid), time.perf_counter()
+        m0, me0 = machine_busy(), cpu_seconds(os.getpid())
         sampler = asyncio.create_task(_sample_rss(worker.pid, run))
         turns = await drive(client, kind, settings, tq, dialogues, duration, pace, burst, rng, run)
         run.seconds = time.perf_counter() - started
         run.server_cpu = cpu_seconds(server.proc.pid) - s0
         run.worker_cpu = cpu_seconds(worker.pid) - w0
+        ours = run.server_cpu + (cpu_seconds(os.getpid()) - me0) + (run.worker_cpu if worker.pid != os.getpid() else 0)
+        run.others_cores = max(0.0, (machine_busy() - m0 - ours) / run.seconds)
         sampler.cancel()
-        run.metrics = scrape(worker.metrics_port)
+        after = scrape(worker.metrics_port)
+        run.metrics = {k: v - before.get(k, 0.0) for k, v in after.items()}
         run.events_per_turn = await events_per_turn(client, turns)
         await _terminate(client, turns)
     return run
@@ -239,8 +287,26 @@ async def _terminate(client: Client, turns: dict[str, int]) -> None:
     await asyncio.gather(*(one(w) for w in turns))
 
 
+async def preload(server: DevServer, client: Client, n: int, metrics_port: int | None) -> None:
+    """`n` leads with one turn each, left open on the server (the old benchmark's 800 earlier workflows)."""
+    settings = Settings(_env_file=None, profiles_dir=ROOT / "profiles", persist_leads=False)
+    tq = f"load-preload-{uuid.uuid4().hex[:6]}"
+    layout = (in_process_worker(client, metrics_port, tq, "lead", "rules", None, None) if metrics_port is not None
+              else worker_process(server.address, tq, "lead", "rules", None, None))
+    started = time.perf_counter()
+    async with layout:
+        sem = asyncio.Semaphore(50)
+
+        async def one(i: int) -> None:
+            async with sem:
+                await one_turn(client, "lead", settings, tq, f"preload-{tq}-{i}", 0)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    print(f"preloaded {n} open leads in {time.perf_counter() - started:.0f} s", flush=True)
+
+
 HEADER = (f"{'scenario':<34} {'turns':>6} {'msg/s':>6} {'p50':>7} {'p95':>7} {'p99':>7} {'srv ms':>7} "
-          f"{'wrk ms':>7} {'RSS MB':>6} {'ev/t':>6} {'err':>4}")
+          f"{'wrk ms':>7} {'RSS MB':>6} {'ev/t':>6} {'err':>4} {'other':>6}")
 
 
 async def main(opts: argparse.Namespace) -> None:
@@ -252,20 +318,34 @@ async def main(opts: argparse.Namespace) -> None:
     var = Path(opts.sqlite) if opts.sqlite else None
     print(f"load: dialogues {opts.dialogues}, brains {opts.brains}, {opts.duration:g} s per scenario, pace "
           f"{pace[0]:g}–{pace[1]:g} s, burst {opts.burst}, dev server {'SQLite' if var else 'in-memory'}, "
-          f"max_cached {opts.max_cached or 'default'}, {os.cpu_count()} cores", flush=True)
+          f"max_cached {opts.max_cached or 'default'}, "
+          f"worker {'in the load process' if opts.in_process else 'own process'}"
+          f", preload {opts.preload}, {os.cpu_count()} cores", flush=True)
     print(HEADER, flush=True)
     async with DevServer(port=free_port(), ui_port=None, var_dir=var) as server:
-        client = await connect(server.address)
+        metrics_port = None
+        if opts.in_process:
+            from temporalio.contrib.pydantic import pydantic_data_converter
+            from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+            metrics_port = free_port()
+            runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+                bind_address=f"127.0.0.1:{metrics_port}")))
+            client = await Client.connect(server.address, data_converter=pydantic_data_converter, runtime=runtime)
+        else:
+            client = await connect(server.address)
+        if opts.preload:
+            await preload(server, client, opts.preload, metrics_port)
         for n in (int(x) for x in opts.dialogues.split(",")):
             floor = await scenario(server, client, "floor", "rules", None, n, opts.duration, pace, False,
-                                   opts.max_cached, rng)
+                                   opts.max_cached, rng, metrics_port)
             print(floor.row(), flush=True)
             print(floor.cache_line(), flush=True)
             for brain in brains:
                 delay = 0.0 if brain == "rules" else int(brain) / 1000
                 async with FakeOpenAIServer(delay_seconds=delay) as model:
                     run = await scenario(server, client, "lead", brain, model.base_url, n, opts.duration, pace,
-                                         False, opts.max_cached, rng)
+                                         False, opts.max_cached, rng, metrics_port)
                 print(run.row(), flush=True)
                 print(run.cache_line(), flush=True)
                 floor_p95 = floor.pct(95) + delay * 1000
@@ -277,13 +357,14 @@ async def main(opts: argparse.Namespace) -> None:
             burst: list[Run] = []
             for kind, brain in (("floor", "rules"), ("lead", "rules")):
                 run = await scenario(server, client, kind, brain, None, opts.burst, min(opts.duration, 30), pace,
-                                     True, opts.max_cached, rng)
+                                     True, opts.max_cached, rng, metrics_port)
                 print(run.row(), flush=True)
                 print(run.cache_line(), flush=True)
                 burst.append(run)
             print(f"{'':<34} saturated msg/s rules / floor {burst[1].rate / burst[0].rate:.2f}", flush=True)
     print("srv ms / wrk ms: CPU milliseconds per turn of the Temporal server / the worker process; "
-          "ev/t: history events per turn; msg/s sustained over the scenario", flush=True)
+          "ev/t: history events per turn; msg/s sustained over the scenario; other: cores busy with other "
+          "processes on the machine during the scenario (noise)", flush=True)
 
 
 if __name__ == "__main__":
@@ -296,4 +377,7 @@ if __name__ == "__main__":
     parser.add_argument("--max-cached", type=int, help="worker max_cached_workflows (default: the setting)")
     parser.add_argument("--sqlite", help="directory for a SQLite-backed dev server instead of in-memory")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the workers inside this process, as benchmarks.chat_latency does")
+    parser.add_argument("--preload", type=int, default=0, help="open leads started (one turn) before the load")
     asyncio.run(main(parser.parse_args()))
