@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -150,6 +151,8 @@ class Run:
     worker_cpu: float = 0.0
     worker_rss_mb: float = 0.0
     events_per_turn: float = float("nan")
+    actions_per_turn: float = float("nan")
+    bytes_per_turn: float = float("nan")
     metrics: dict[str, float] = field(default_factory=dict)
     errors: int = 0
     others_cores: float = 0.0  # cores busy with processes outside this benchmark (other users of the machine)
@@ -170,7 +173,8 @@ class Run:
         per = max(self.turns, 1)
         return (f"{self.name:<34} {self.turns:>6} {self.rate:>6.2f} {self.pct(50):>7.0f} {self.pct(95):>7.0f} "
                 f"{self.pct(99):>7.0f} {1000 * self.server_cpu / per:>7.1f} {1000 * self.worker_cpu / per:>7.1f} "
-                f"{self.worker_rss_mb:>6.0f} {self.events_per_turn:>6.1f} {self.errors:>4} {self.others_cores:>6.2f}")
+                f"{self.worker_rss_mb:>6.0f} {self.events_per_turn:>5.1f} {self.actions_per_turn:>5.1f} "
+                f"{self.bytes_per_turn:>6.0f} {self.errors:>4} {self.others_cores:>6.2f}")
 
     def cache_line(self) -> str:
         m = self.metrics
@@ -228,12 +232,36 @@ async def drive(client: Client, kind: str, settings: Settings, task_queue: str, 
     return turns
 
 
-async def events_per_turn(client: Client, turns: dict[str, int], sample: int = 20) -> float:
-    ratios = []
+BILLED = {  # Temporal Cloud Actions, by the history events that carry them (docs: Temporal Cloud Actions)
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, EventType.EVENT_TYPE_TIMER_STARTED,
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+}
+
+
+async def history_per_turn(client: Client, turns: dict[str, int], sample: int = 20) -> tuple[float, float, float]:
+    """Events, billable Actions and bytes of history per turn, averaged over `sample` dialogues.
+
+    Local activities count one Action per workflow task that records markers, as Temporal Cloud bills them."""
+    events = actions = size = total_turns = 0
     for wid, n in list(turns.items())[:sample]:
-        desc = await client.get_workflow_handle(wid).describe()
-        ratios.append(desc.raw_description.workflow_execution_info.history_length / n)
-    return sum(ratios) / len(ratios) if ratios else float("nan")
+        marker_task = False
+        async for ev in client.get_workflow_handle(wid).fetch_history_events():
+            events += 1
+            size += ev.ByteSize()
+            if ev.event_type in BILLED:
+                actions += 1
+            elif ev.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and not marker_task:
+                actions += 1
+                marker_task = True
+            elif ev.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                marker_task = False
+            elif ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                actions += max(ev.activity_task_started_event_attributes.attempt - 1, 0)  # retries
+        total_turns += n
+    if not total_turns:
+        return float("nan"), float("nan"), float("nan")
+    return events / total_turns, actions / total_turns, size / total_turns
 
 
 async def scenario(server: DevServer, client: Client, kind: str, brain: str, model_url: str | None,
@@ -264,7 +292,7 @@ async def scenario(server: DevServer, client: Client, kind: str, brain: str, mod
         sampler.cancel()
         after = scrape(worker.metrics_port)
         run.metrics = {k: v - before.get(k, 0.0) for k, v in after.items()}
-        run.events_per_turn = await events_per_turn(client, turns)
+        run.events_per_turn, run.actions_per_turn, run.bytes_per_turn = await history_per_turn(client, turns)
         await _terminate(client, turns)
     return run
 
@@ -306,7 +334,7 @@ async def preload(server: DevServer, client: Client, n: int, metrics_port: int |
 
 
 HEADER = (f"{'scenario':<34} {'turns':>6} {'msg/s':>6} {'p50':>7} {'p95':>7} {'p99':>7} {'srv ms':>7} "
-          f"{'wrk ms':>7} {'RSS MB':>6} {'ev/t':>6} {'err':>4} {'other':>6}")
+          f"{'wrk ms':>7} {'RSS MB':>6} {'ev/t':>5} {'act/t':>5} {'B/t':>6} {'err':>4} {'other':>6}")
 
 
 async def main(opts: argparse.Namespace) -> None:
@@ -363,8 +391,9 @@ async def main(opts: argparse.Namespace) -> None:
                 burst.append(run)
             print(f"{'':<34} saturated msg/s rules / floor {burst[1].rate / burst[0].rate:.2f}", flush=True)
     print("srv ms / wrk ms: CPU milliseconds per turn of the Temporal server / the worker process; "
-          "ev/t: history events per turn; msg/s sustained over the scenario; other: cores busy with other "
-          "processes on the machine during the scenario (noise)", flush=True)
+          "ev/t, act/t, B/t: history events, Temporal Cloud Actions and history bytes per turn; msg/s sustained "
+          "over the scenario; other: cores busy with other processes on the machine during the scenario (noise)",
+          flush=True)
 
 
 if __name__ == "__main__":
