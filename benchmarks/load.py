@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ["Здравствуйте!", "Сколько стоит палатка на двоих?", "А спальник есть?", "Беру палатку",
           "Какая доставка?", "Анна, +7 912 345-67-89", "А фонарик налобный сколько?", "Спасибо, подумаю"]
 CLK = os.sysconf("SC_CLK_TCK")
+AUTOSCALE = False  # --autoscale-pollers
 
 
 # ---- the processes' own counters ------------------------------------------------------------------
@@ -128,6 +129,8 @@ async def worker_process(address: str, task_queue: str, kind: str, brain: str, b
         cmd += ["--base-url", base_url]
     if max_cached is not None:
         cmd += ["--max-cached", str(max_cached)]
+    if AUTOSCALE:
+        cmd.append("--autoscale-pollers")
     proc = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
     line = await asyncio.wait_for(proc.stdout.readline(), 60)
     if line.strip() != b"ready":
@@ -315,6 +318,16 @@ async def _terminate(client: Client, turns: dict[str, int]) -> None:
     await asyncio.gather(*(one(w) for w in turns))
 
 
+async def _connect(address: str) -> Client:
+    """The dev server's port opens before its frontend is healthy: retry for a few seconds."""
+    for _ in range(50):
+        try:
+            return await connect(address)
+        except RuntimeError:
+            await asyncio.sleep(0.2)
+    return await connect(address)
+
+
 async def preload(server: DevServer, client: Client, n: int, metrics_port: int | None) -> None:
     """`n` leads with one turn each, left open on the server (the old benchmark's 800 earlier workflows)."""
     settings = Settings(_env_file=None, profiles_dir=ROOT / "profiles", persist_leads=False)
@@ -340,15 +353,18 @@ HEADER = (f"{'scenario':<34} {'turns':>6} {'msg/s':>6} {'p50':>7} {'p95':>7} {'p
 async def main(opts: argparse.Namespace) -> None:
     from tests.fakes.openai_server import FakeOpenAIServer  # the loopback model server of the tests
 
+    global AUTOSCALE
+    AUTOSCALE = opts.autoscale_pollers
     rng = random.Random(opts.seed)
     pace = tuple(float(x) for x in opts.pace.split(","))
-    brains = opts.brains.split(",")
+    brains = [b for b in opts.brains.split(",") if b]  # "" = the floor only
     var = Path(opts.sqlite) if opts.sqlite else None
     print(f"load: dialogues {opts.dialogues}, brains {opts.brains}, {opts.duration:g} s per scenario, pace "
           f"{pace[0]:g}–{pace[1]:g} s, burst {opts.burst}, dev server {'SQLite' if var else 'in-memory'}, "
           f"max_cached {opts.max_cached or 'default'}, "
           f"worker {'in the load process' if opts.in_process else 'own process'}"
-          f", preload {opts.preload}, {os.cpu_count()} cores", flush=True)
+          f", preload {opts.preload}, pollers {'autoscaling' if opts.autoscale_pollers else 'fixed'}, "
+          f"{os.cpu_count()} cores", flush=True)
     print(HEADER, flush=True)
     async with DevServer(port=free_port(), ui_port=None, var_dir=var) as server:
         metrics_port = None
@@ -361,7 +377,7 @@ async def main(opts: argparse.Namespace) -> None:
                 bind_address=f"127.0.0.1:{metrics_port}")))
             client = await Client.connect(server.address, data_converter=pydantic_data_converter, runtime=runtime)
         else:
-            client = await connect(server.address)
+            client = await _connect(server.address)
         if opts.preload:
             await preload(server, client, opts.preload, metrics_port)
         for n in (int(x) for x in opts.dialogues.split(",")):
@@ -408,5 +424,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--in-process", action="store_true",
                         help="run the workers inside this process, as benchmarks.chat_latency does")
+    parser.add_argument("--autoscale-pollers", action="store_true",
+                        help="workers poll with PollerBehaviorAutoscaling instead of a fixed number of pollers")
     parser.add_argument("--preload", type=int, default=0, help="open leads started (one turn) before the load")
     asyncio.run(main(parser.parse_args()))

@@ -43,14 +43,20 @@ async def main(args: argparse.Namespace) -> None:
         bind_address=f"127.0.0.1:{args.metrics_port}")))
     client = await Client.connect(args.address, data_converter=pydantic_data_converter, runtime=runtime)
     settings = settings_for(args)
+    options = worker_options(settings)
+    if args.autoscale_pollers:  # experiment: pollers that grow with the backlog instead of a fixed 5
+        from temporalio.worker import PollerBehaviorAutoscaling
+
+        options |= {"workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
+                    "activity_task_poller_behavior": PollerBehaviorAutoscaling()}
     if args.kind == "floor":
         worker = Worker(client, task_queue=args.task_queue, workflows=[FloorWorkflow], activities=[floor_echo],
-                        workflow_runner=sandbox_runner(), **worker_options(settings))
+                        workflow_runner=sandbox_runner(), **options)
     else:
         from catalog.loader import load_csv
 
         catalog = load_csv(ROOT / "catalog/sample/catalog.csv")
-        worker = build_worker(client, settings, catalog=lambda: catalog)
+        worker = build_worker(client, settings, catalog=lambda: catalog, options=options)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with worker:
@@ -67,4 +73,5 @@ if __name__ == "__main__":
     parser.add_argument("--base-url")
     parser.add_argument("--metrics-port", type=int, required=True)
     parser.add_argument("--max-cached", type=int)
+    parser.add_argument("--autoscale-pollers", action="store_true")
     asyncio.run(main(parser.parse_args()))

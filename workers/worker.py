@@ -45,6 +45,7 @@ def build_worker(
     task_queue: str | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
     model: Any = None,
+    options: dict[str, Any] | None = None,
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
     from activities.brain import morph
@@ -62,7 +63,7 @@ def build_worker(
         workflows=[LeadWorkflow],
         activities=[*turn.all(), *extra_activities],
         workflow_runner=sandbox_runner(),
-        **worker_options(settings),
+        **(options if options is not None else worker_options(settings)),
     )
 
 
