@@ -74,7 +74,8 @@ async def test_sigterm_drains_the_turn_in_flight(drill, server: DevServer, clien
                 summary = await assert_dialogue_whole(boris, dsn)
     assert 1.5 <= exit_seconds <= 10 + 3, "waited for the in-flight model call, within the graceful bound"
     assert len(model.requests) == asked + 2, "the drained call was not repeated (one more for the last turn)"
-    drill.observed = f"exited {exit_seconds:.1f} s after SIGTERM (bound 10 s), model call not repeated; {summary}"
+    drill.observed = (f"exited {exit_seconds:.1f} s after SIGTERM (bound 10 s, exit code {first.proc.returncode}), "
+                      f"model call not repeated; {summary}")
 
 
 async def test_server_restarted_mid_dialogue(drill, server: DevServer, client, dsn, task_queue, settings) -> None:
