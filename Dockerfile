@@ -20,7 +20,8 @@ ENV PATH=/opt/neuroseller/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     VAR_DIR=/var/lib/neuroseller \
     PROFILES_DIR=/app/profiles \
-    CATALOG_PATH=/app/catalog/sample/catalog.csv
+    CATALOG_PATH=/app/catalog/sample/catalog.csv \
+    CRM_CSV_PATH=/var/lib/neuroseller/leads.csv
 RUN groupadd --system --gid 10001 neuroseller \
     && useradd --system --uid 10001 --gid neuroseller --home-dir /app --shell /usr/sbin/nologin neuroseller \
     && mkdir -p /var/lib/neuroseller && chown neuroseller:neuroseller /var/lib/neuroseller
