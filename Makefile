@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench load drills install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.chat_latency
+
+## load: human-pace load, 10 and 100 dialogues, rules / 300 ms / 1 s model, next to the one-activity floor
+load: $(STAMP)
+	$(BIN)/python -m benchmarks.load --dialogues 10,100 --brains rules,300,1000 --duration 60
+
+## drills: failure drills with real processes; ends with the table of drills and outcomes
+drills: $(STAMP)
+	$(BIN)/pytest tests/drills -v -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage

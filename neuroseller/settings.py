@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     catalog_triggers: bool = True  # tell leads about back-in-stock items, price drops, new promotions
 
     # operations
+    worker_graceful_shutdown_seconds: float = 20.0  # SIGTERM: in-flight activities get this long to finish
+    worker_max_cached_workflows: int = 2000  # leads kept hot in a worker (sticky); a miss replays the history
+    worker_max_concurrent_activities: int = 200  # slots, not threads: our activities are async
+    worker_max_concurrent_workflow_tasks: int = 200
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object a line (for Loki / ELK / Cloud Logging)
     report_timezone: str = "UTC"  # days in `neuroseller report`, e.g. Europe/Moscow

@@ -26,7 +26,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telethon import TelegramClient, events, functions, types
 from telethon import __version__ as TELETHON_VERSION
@@ -523,7 +523,9 @@ async def open_gateway(settings: Settings, client: Client, telethon_client: Tele
     try:
         # One account, one send rate, across every lead and campaign: Telegram treats bursts as spam (issue 11).
         async with Worker(client, task_queue=settings.telegram_task_queue, activities=sender.activities,
-                          max_task_queue_activities_per_second=settings.telegram_sends_per_second or None):
+                          max_task_queue_activities_per_second=settings.telegram_sends_per_second or None,
+                          # SIGTERM: a send in flight finishes (its ledger row completes) before we go
+                          graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds)):
             yield gateway
     finally:
         await gateway.stop()

@@ -2,11 +2,18 @@
 
 Stateless: run as many as needed on one task queue. Third-party and our pure modules pass
 through the workflow sandbox so a burst of new leads does not re-import them per workflow.
+
+Graceful drain: leaving `async with worker` (SIGTERM in `neuroseller worker` cancels the main task)
+stops polling at once, lets in-flight workflow tasks and activities finish for up to
+`WORKER_GRACEFUL_SHUTDOWN_SECONDS`, then cancels what is left; Temporal retries those activities on
+another worker (turns are never lost, only delayed). The process exits within that bound plus a
+second or two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -41,6 +48,7 @@ def build_worker(
     task_queue: str | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
     model: Any = None,
+    options: dict[str, Any] | None = None,
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
     from activities.brain import morph
@@ -59,7 +67,18 @@ def build_worker(
         workflows=[LeadWorkflow, CampaignWorkflow],
         activities=[*turn.all(), plan.plan_proactive, *ReachActivities(client).all(), *extra_activities],
         workflow_runner=sandbox_runner(),
-        max_concurrent_activities=200,  # all our activities are async: slots, not threads
-        max_concurrent_local_activities=200,
-        max_concurrent_workflow_tasks=200,
+        **(options if options is not None else worker_options(settings)),
     )
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """The knobs that decide how many dialogues one worker holds (README: Capacity and load)."""
+    slots = settings.worker_max_concurrent_activities
+    return {
+        "max_concurrent_activities": slots,  # all our activities are async: slots, not threads
+        "max_concurrent_local_activities": slots,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        # every open lead stays in the cache: an evicted lead replays its whole history on its next turn
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "graceful_shutdown_timeout": timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+    }

@@ -294,7 +294,8 @@ class LeadWorkflow(ProactiveMixin):
             self._transcript("bot", text)
         s.last_bot_at = workflow.now()
         self._schedule_followup()
-        for text in replies:
+        held = any(e.reason == "reply_deadline" for e in self._turn_escalations) and workflow.patched("hold-once")
+        for text in replies[1:] if held else replies:  # the holding message went out when the deadline passed
             await self._deliver(text, "reply")
         latency = rev.latency_ms(msg.sent_at, now, workflow.now())
         self._event(rev.REPLY_LATENCY, ms=latency, channel=s.channel, profile=analysis.profile.name, turn=str(s.turns))
