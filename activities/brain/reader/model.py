@@ -38,7 +38,8 @@ class IntentModel:
     def scores(self, texts: list[str]) -> np.ndarray:
         parts = []
         if self.ngram is not None:
-            parts.append(self.ngram.scores(texts))
+            parts.append(np.stack([self.ngram.score_one(t) for t in texts]) if len(texts) == 1
+                         else self.ngram.scores(texts))
         if self.e5 is not None:
             parts.append(self.e5.scores(texts))
         return parts[0] if len(parts) == 1 else np.mean(parts, axis=0)
@@ -102,7 +103,7 @@ def load(features: str = "ngram", corpus_dir: Path | None = None) -> IntentModel
         if path.exists():
             try:
                 with path.open("rb") as fh:
-                    model = pickle.load(fh)  # noqa: S301 - our own cache file, keyed by the corpus hash
+                    model = pickle.load(fh)
             except Exception:  # noqa: BLE001 - a torn or stale cache file is retrained
                 model = None
         if model is None:
