@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.brain import draft_policy, morph, reader, rules
 from activities.brain.guard import check_reply as guard_check
 from activities.brain.llm import ChatModel, generate_draft
+from activities.brain.reader import entities
 from activities.crm import metrics
 from activities.profiles import ProfileStore
 from catalog.render import cart_lines, cart_total, render_slots
@@ -73,11 +74,27 @@ _FILLER = re.compile(r"^(а|и|ну|ок|окей|ладно|давай\w*|ну�
                      r"pls|сколько|what|how|many|much|штуки?)$", re.I)
 
 
+_UNIT_AFTER = re.compile(r"^\s*(шт|штук|меш|пач|упаков|набор|рулон|лист|коробк|банок|банки|бутыл|комплект|порци|"
+                         r"pcs|pieces|bags?|packs?|boxes|sets?|rolls?|units?)", re.I)
+
+
+def extract_quantity(text: str) -> int | None:
+    """The quantity asked for: the policy's figures and words, then any number word before a unit
+    («двадцать пять мешков»: the policy's own table stops at ten)."""
+    found = policy.extract_quantity(text)
+    if found is not None:
+        return found
+    for _start, end, value in entities.numbers_in(text):
+        if 0 < value <= 999 and _UNIT_AFTER.match(text[end:]):
+            return value
+    return None
+
+
 def only_units(query: str) -> bool:
     """The message names no product: only quantities, units and filler («давайте 12 мешков», "ok 9 pcs")."""
     words = re.findall(r"[A-Za-zА-Яа-яЁё²0-9]+", query)
     content = [w for w in words if not w.isdigit() and not _FILLER.match(w) and not _UNIT_WORDS.match(w)
-               and policy.extract_quantity(w) is None]
+               and extract_quantity(w) is None]
     return bool(words) and not content
 
 
@@ -126,7 +143,7 @@ def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) ->
     for part in _PARTS.split(query):
         if not part or not part.strip():
             continue
-        if prefer and only_units(part) and (qty := policy.extract_quantity(part) or _leading_qty(part)):
+        if prefer and only_units(part) and (qty := extract_quantity(part) or _leading_qty(part)):
             context = catalog.get(prefer[0])  # «ok 3 of them and a floor pump»: three of what we discussed
             if context is not None and context.sku not in seen:
                 seen.add(context.sku)
@@ -144,7 +161,7 @@ def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) ->
         if item.sku in seen:
             continue
         seen.add(item.sku)
-        qty = policy.extract_quantity(part) or 0
+        qty = extract_quantity(part) or 0
         if not qty and (m := _LEADING_QTY.match(part)):
             qty = int(m.group(1))
         if not qty and (m := _NUM_WORDS_RE.match(part)):
@@ -249,7 +266,7 @@ class TurnActivities:
         query = search_text(text)
         if name:  # «Иван, +7…»: a name is not a product
             query = " ".join(query.replace(name, " ").split())
-        quantity = policy.extract_quantity(query)
+        quantity = extract_quantity(query)
 
         hits = search(catalog, query, limit=5) if query.strip() else []
         bare = " ".join(w for w in query.split() if any(ch.isdigit() for ch in w) or morph.could_be_product(w))
