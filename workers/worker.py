@@ -21,7 +21,7 @@ from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
 
 PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "workflows", "catalog", "neuroseller", "rapidfuzz",
-               "snowballstemmer", "pymorphy3")
+               "snowballstemmer", "pymorphy3", "phonenumbers", "email_validator", "number_parser")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -40,9 +40,10 @@ def build_worker(
     model: Any = None,
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
-    from activities.brain import morph
+    from activities.brain import morph, reader
 
     morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
+    reader.read("")  # so does the reader (trained here once per corpus, then read from var/reader)
     turn = TurnActivities(
         catalog=catalog,
         profiles=profiles or ProfileStore(settings.profiles_dir),
