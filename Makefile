@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[all,dev]"
+	$(BIN)/python -m activities.brain.reader.model
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +21,7 @@ run: $(STAMP)
 
 ## test: the whole suite against a real Temporal dev server and PostgreSQL, coverage enforced (>= 90 %)
 test: $(STAMP)
+	$(BIN)/python -m activities.brain.reader.model
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 -q
 
 lint: $(STAMP)

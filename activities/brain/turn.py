@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.brain import draft_policy, morph, reader, rules
 from activities.brain.guard import check_reply as guard_check
 from activities.brain.llm import ChatModel, generate_draft
-from activities.brain.reader import entities
+from activities.brain.reader import entities, items
 from activities.crm import metrics
 from activities.profiles import ProfileStore
 from catalog.render import cart_lines, cart_total, render_slots
@@ -298,7 +298,12 @@ class TurnActivities:
                 (both := _BOTH.search(text)) or ("confirm" not in it and _ALL.search(text))):
             requested = [CartLine(sku=i.sku, qty=0) for i in context[: 2 if both else 4]]
             matches = [fact(i) for i in context[: len(requested)]]
-        if not matches:
+        asking_item = bool(it & ASKING) or query.rstrip().endswith("?")
+        if matches and asking_item and not refers and (lacking := items.lacking_item(
+                query, [i for m in matches if (i := catalog.get(m.sku)) is not None], catalog)):
+            # «а сам квадрокоптер есть, не пропеллеры?»: the hits only share a word; offer them, never answer
+            unknown, similar, matches, requested = lacking, matches, [], []
+        if not matches and unknown is None:
             phrase = product_phrase(query)
             phrase = morph.product_words(phrase) if phrase else None
             if phrase and only_units(phrase):  # «утеплить 60 квадратов»: a unit is not a product

@@ -114,3 +114,13 @@ def load(features: str = "ngram", corpus_dir: Path | None = None) -> IntentModel
             os.replace(fh.name, path)  # atomic: concurrent workers never read half a file
         _loaded[key] = model
         return model
+
+
+if __name__ == "__main__":  # `python -m activities.brain.reader.model`: train now (make install / make test)
+    import sys
+    import time
+
+    started = time.perf_counter()
+    trained = load(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("READER_FEATURES", "ngram"))
+    print(f"reader ({trained.features}, {trained.meta.get('examples')} examples) ready in "
+          f"{time.perf_counter() - started:.1f} s under {cache_dir()}")
