@@ -100,12 +100,17 @@ reference to a photo, browsing words, prompt-injection markers. What a message M
 list in INTENTS.md) is read by the learned reader (`activities.brain.reader`)."""
 
 BUYING_INTENTS = frozenset({"price", "availability", "buy", "checkout", "discount", "need"})
+_CONDITIONAL = re.compile(r"\b(если|if)\b", re.I)
 
 
 def detect_intents(text: str, meaning: Iterable[str]) -> list[str]:
     """The reader's intents plus the grammar ones, reconciled in a stable order."""
     found = list(dict.fromkeys(meaning))
     found += [name for name, rx in GRAMMAR_PATTERNS.items() if rx.search(text) and name not in found]
+    if _CONDITIONAL.search(text) and "?" in text and {"buy", "confirm", "checkout"} & set(found):
+        # grammar: «а если возьму два?» is a hypothetical question about the price, not an order
+        found = [f for f in found if f not in ("buy", "confirm", "checkout")]
+        found += [] if "price" in found else ["price"]
     if "browse" in found and "availability" in found:
         found.remove("availability")  # «что есть из букетов?» browses; it does not ask for one item
     if "swap" in found and "cancel" in found:
