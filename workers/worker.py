@@ -19,6 +19,7 @@ from activities.profiles import ProfileStore
 from catalog.schema import Catalog
 from neuroseller.settings import Settings
 from workflows.lead import LeadWorkflow
+from workflows.types import BrainConfig
 
 PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "workflows", "catalog", "neuroseller", "rapidfuzz",
                "snowballstemmer", "pymorphy3", "phonenumbers", "email_validator", "number_parser")
@@ -44,11 +45,14 @@ def build_worker(
 
     morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
     reader.read("")  # so does the reader (trained here once per corpus, then read from var/reader)
+    chat_model = model if model is not None else make_model(settings)
     turn = TurnActivities(
         catalog=catalog,
         profiles=profiles or ProfileStore(settings.profiles_dir),
-        model=model if model is not None else make_model(settings),
+        model=chat_model,
         secrets=settings.secret_values(),
+        brain=BrainConfig(provider=getattr(chat_model, "provider", "llm") if chat_model else "rules",
+                          timeout_seconds=settings.llm_timeout_seconds, max_attempts=settings.llm_max_attempts),
     )
     return Worker(
         client,

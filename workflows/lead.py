@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.types import (
         AnalyzeRequest,
+        BrainConfig,
         CampaignOffer,
         CartEvent,
         CartLine,
@@ -71,6 +72,8 @@ class LeadWorkflow:
     def __init__(self, inp: LeadInput) -> None:
         self._inp = inp
         self._s: LeadState = inp.state
+        self._brain = BrainConfig(provider=inp.llm_provider, timeout_seconds=inp.llm_timeout_seconds,
+                                  max_attempts=inp.llm_max_attempts)  # until a turn brings the worker's
         self._lock = asyncio.Lock()
         self._run_turns = 0
         self._wake = False
@@ -243,6 +246,7 @@ class LeadWorkflow:
             self._escalate("system_error", str(err.cause or err)[:200])
         s.language = analysis.language
         s.timers = analysis.profile.timers
+        self._brain = analysis.brain or self._brain  # the worker's model settings, read at run time
         self._transcript("customer", analysis.masked_text or msg.text, at=now)
 
         if s.mode == Mode.HUMAN:
@@ -342,7 +346,7 @@ class LeadWorkflow:
     # ---- reply: rules, or the model guarded by the catalog --------------------------------------
 
     async def _reply(self, req: ReplyRequest) -> list[str]:
-        if self._inp.llm_provider == "rules" or (self._s.opted_out and "opt_out" in req.intents):
+        if self._brain.provider == "rules" or (self._s.opted_out and "opt_out" in req.intents):
             verdict = await self._rules(req)
             return [verdict.text]
         task = asyncio.ensure_future(self._model_reply(req))
@@ -367,8 +371,8 @@ class LeadWorkflow:
             try:
                 draft: Draft = await workflow.execute_activity(
                     "generate_reply", attempt_req, result_type=Draft,
-                    start_to_close_timeout=timedelta(seconds=self._inp.llm_timeout_seconds),
-                    retry_policy=RetryPolicy(maximum_attempts=max(self._inp.llm_max_attempts, 1),
+                    start_to_close_timeout=timedelta(seconds=self._brain.timeout_seconds),
+                    retry_policy=RetryPolicy(maximum_attempts=max(self._brain.max_attempts, 1),
                                              initial_interval=timedelta(milliseconds=500),
                                              non_retryable_error_types=["LLMConfigError"]),
                     summary=f"reply: «{policy.clip(req.text, 60)}»")
@@ -380,10 +384,30 @@ class LeadWorkflow:
                 "check_reply", CheckRequest(draft=draft, request=attempt_req), result_type=GuardVerdict,
                 start_to_close_timeout=LOCAL, retry_policy=LOCAL_RETRY, summary="guard: facts, secrets, next step")
             if verdict.ok:
+                self._model_read(draft, req)
                 return self._count_cta(verdict)
             problems = verdict.problems
             self._event("guard_rejected", attempt=str(attempt), problems=",".join(problems)[:400])
         return await self._rules(req)
+
+    def _model_read(self, draft: Draft, req: ReplyRequest) -> None:
+        """The model read the message too: escalate or capture when it saw what the reader missed."""
+        s, reading = self._s, draft.reading
+        if reading is None:
+            return
+        new = set(reading.intents) - set(req.intents)
+        reason = policy.escalation_reason(new, unknown_item=None)
+        if reason and not any(e.reason == reason for e in self._turn_escalations):
+            self._escalate(reason, "model: " + policy.clip(req.text, 100))
+        if "opt_out" in new:
+            self._opt_out("customer")
+        if new & {"buy", "checkout"} and not s.lead.captured:
+            s.lead.captured = True
+            self._event("lead_captured", by="model")
+        if (reading.phone or reading.email) and not s.lead.contact:
+            s.lead.phone, s.lead.email = s.lead.phone or reading.phone, s.lead.email or reading.email
+            s.lead.contact = s.lead.phone or s.lead.email
+            self._event("contact_left", by="model")
 
     async def _rules(self, req: ReplyRequest) -> GuardVerdict:
         try:

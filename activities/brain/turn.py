@@ -31,6 +31,7 @@ from neuroseller import pii
 from workflows import policy
 from workflows.types import (
     AnalyzeRequest,
+    BrainConfig,
     CartLine,
     CheckRequest,
     ComposeRequest,
@@ -230,11 +231,12 @@ class TurnActivities:
     """Holds what a turn reads: the catalog (hot-reloaded), the profiles, the model and the secrets."""
 
     def __init__(self, catalog: Callable[[], Catalog], profiles: ProfileStore, model: ChatModel | None,
-                 secrets: Sequence[str] = ()) -> None:
+                 secrets: Sequence[str] = (), brain: BrainConfig | None = None) -> None:
         self._catalog = catalog
         self.profiles = profiles
         self.model = model
         self.secrets = list(secrets)
+        self.brain = brain or BrainConfig(provider=getattr(model, "provider", "llm") if model else "rules")
 
     @activity.defn(name="analyze_turn")
     async def analyze_turn(self, req: AnalyzeRequest) -> TurnAnalysis:
@@ -333,7 +335,7 @@ class TurnActivities:
             language=language, intents=intents, matches=matches[:4], unknown_item=unknown,
             alternatives=alternatives, quantity=quantity, profile=profile, catalog_version=catalog.version,
             masked_text=pii.mask_pii(text), phone=contacts.phone, email=contacts.email, username=contacts.username,
-            customer_name=name, card_number=card, requested=requested, needs_human=needs_human)
+            customer_name=name, card_number=card, requested=requested, needs_human=needs_human, brain=self.brain)
 
     @staticmethod
     def _alternatives(catalog: Catalog, matches: list[ItemFact]) -> list[ItemFact]:
