@@ -10,6 +10,7 @@ TOML with an `[evaluate.thresholds]` or `[thresholds]` table, or the issue's def
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 from pathlib import Path
@@ -30,19 +31,21 @@ def dev_split(seed: int = 0, share: float = 0.2) -> tuple[list, list]:
 
 async def cmd_eval_intents(args: argparse.Namespace, settings: Settings) -> int:
     from activities.brain.reader import model as intent_model
-    from activities.brain.reader.corpus import read_examples
+    from activities.brain.reader.corpus import INTENTS, read_examples
     from activities.brain.reader.evaluate import exact_match, score, table
 
-    if args.file:
+    if args.file:  # the committed reader exactly as the policy calls it (model + the exact opt-out phrases)
+        from activities.brain.reader import reading
+
+        os.environ["READER_FEATURES"] = args.features
         examples = read_examples([Path(args.file)])
-        model = intent_model.load(args.features)
-        source = args.file
+        predictions = [[i for i in reading.read(e.text, e.lang).intents if i in INTENTS] for e in examples]
+        source = f"{args.file} (read() as the policy calls it)"
     else:
         train, examples = dev_split()
-        model = intent_model.fit(train, args.features)
+        predictions = intent_model.fit(train, args.features).predict([e.text for e in examples])
         source = f"dev split of the training corpus ({len(examples)} held out of {len(train) + len(examples)})"
-    predictions = model.predict([e.text for e in examples])
-    print(f"reader ({model.features}) on {source}")
+    print(f"reader ({args.features}) on {source}")
     print(table(score(examples, predictions)))
     print(f"exact match {exact_match(examples, predictions):.3f}")
     if args.errors:
@@ -52,7 +55,8 @@ async def cmd_eval_intents(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def run_shop(settings: Settings, shop: Path, thresholds: Path | None, llm: str | None) -> tuple[str, list[str]]:
+async def run_shop(settings: Settings, shop: Path, thresholds: Path | None, llm: str | None,
+                   details: bool = False) -> tuple[str, list[str]]:
     from catalog.loader import load_csv
     from workers.shop_metrics import Thresholds, measure, read_labels
     from workers.simulate import simulate
@@ -65,14 +69,19 @@ async def run_shop(settings: Settings, shop: Path, thresholds: Path | None, llm:
                                  llm=llm, persist=False)
     metrics = measure(results, read_labels(dialogues), load_csv(shop / "catalog.csv"))
     limits = Thresholds.from_toml(thresholds or (profile if profile.exists() else None))
-    return metrics.report(), metrics.failures(limits)
+    report = metrics.report()
+    if details:  # what a shop owner fixes next: each miss, named by its dialogue
+        for name in ("leads", "escalations", "unknown_items", "unknown_precision", "next_step", "opt_outs"):
+            report += "".join(f"\n  {name} miss: {m}" for m in getattr(metrics, name).misses)
+        report += "".join(f"\n  invented: {f}" for f in metrics.invented_figures)
+    return report, metrics.failures(limits)
 
 
 async def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     failed = 0
     for shop in args.shops:
         report, failures = await run_shop(settings, Path(shop), Path(args.thresholds) if args.thresholds else None,
-                                          args.llm)
+                                          args.llm, args.details)
         print(f"{shop}: {report}")
         if failures:
             failed += 1
@@ -93,4 +102,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("shops", nargs="+", help="folders with catalog.csv, dialogues.jsonl, optional profile.toml")
     p.add_argument("--thresholds", help="TOML with [thresholds] (default: the shop's profile.toml, else defaults)")
     p.add_argument("--llm", choices=["rules", "openai", "ollama"])
+    p.add_argument("--details", action="store_true", help="list every miss")
     p.set_defaults(func=cmd_evaluate)

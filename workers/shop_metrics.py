@@ -170,8 +170,9 @@ def measure(results: list[dict[str, Any]], labels: dict[str, Labels], catalog: C
         unknown_raised = [e["detail"] for e in d["escalations"] if e["reason"] == "unknown_item"]
         replies = [r for t in d["turns"] for r in t["replies"]]
         m.invented_figures += invented_figures(replies, catalog, d["state"]["cart"])
-        spoken = [t for t in d["turns"] if t["replies"] and not t.get("silent")]
-        if d["state"]["opted_out"] and spoken:
+        opted = next((i for i, t in enumerate(d["turns"]) if t.get("status") == "opted_out"), None)
+        spoken = [t for t in d["turns"][:opted] if t["replies"] and not t.get("silent")]
+        if d["state"]["opted_out"] and opted is None and spoken:
             spoken = spoken[:-1]  # the goodbye to an opt-out must not push: measured below
         for t in spoken:
             m.next_step.add(has_next_step(t["replies"][-1]), f"{d['dialogue_id']}: «{t['replies'][-1][:60]}»")
@@ -195,11 +196,14 @@ def measure(results: list[dict[str, Any]], labels: dict[str, Labels], catalog: C
 
 
 def _opt_out_honoured(d: dict[str, Any]) -> bool:
-    """Opted out, and nothing after the goodbye pushed a sale (later turns silent, no next step)."""
+    """Opted out, and no reply from the opt-out turn on asks anything (a goodbye, then silence or answers only).
+
+    «Если понадобится помощь — просто напишите» is a goodbye, not a push: a push is a question.
+    """
     if not d["state"]["opted_out"]:
         return False
     turns = d["turns"]
-    last_spoken = max((i for i, t in enumerate(turns) if t["replies"] and not t.get("silent")), default=-1)
-    if last_spoken < 0:
-        return True
-    return not has_next_step(turns[last_spoken]["replies"][-1])
+    start = next((i for i, t in enumerate(turns) if t.get("status") == "opted_out"), None)
+    if start is None:  # results written before per-turn status: judge the last spoken reply
+        start = max((i for i, t in enumerate(turns) if t["replies"]), default=len(turns))
+    return not any("?" in r for t in turns[start:] for r in t["replies"])

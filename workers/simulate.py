@@ -150,7 +150,7 @@ async def run_dialogue(client: Client, settings: Settings, dlg: Dialogue, *, tas
         latency = (time.perf_counter() - started) * 1000
         turns.append({"user": text, "replies": result.replies, "latency_ms": round(latency, 1),
                       "escalated": result.escalated, "escalation_reason": result.escalation_reason,
-                      "silent": result.silent})
+                      "silent": result.silent, "status": result.status.value})
     handle = client.get_workflow_handle(wid)
     state: LeadState = await handle.query(LeadWorkflow.state)
     if not persist:
