@@ -11,7 +11,13 @@ import logging
 import re
 from dataclasses import dataclass
 
-from activities.brain.reader.entities import MASK_REGIONS, find_phones, phone_e164, valid_email
+from activities.brain.reader.entities import (
+    MASK_REGIONS,
+    find_phones,
+    find_phones_anywhere,
+    phone_e164,
+    valid_email,
+)
 
 __all__ = [
     "Contacts",
@@ -244,7 +250,7 @@ def extract_contacts(text: str, region: str = "RU") -> Contacts:
         return Contacts()
     phone = None
     without_cards = _CARD_RE.sub(lambda m: " " if luhn_ok(m.group()) else m.group(), text)
-    found = find_phones(without_cards, region)
+    found = find_phones_anywhere(without_cards, region)
     if found:
         phone = found[0][2]
     email = next((e for m in _EMAIL_RE.finditer(text) if (e := valid_email(m.group()))), None)

@@ -123,15 +123,18 @@ def right_contact(expected: str | None, lead: dict[str, Any] | None) -> bool:
     return any(_digits(v)[-10:] == want and want for v in seen)
 
 
+# One message raises one escalation, the most severe: a legal threat is also the complaint behind it.
 _REASONS = {"human_request": {"human_request", "stop_word"}, "legal_threat": {"legal_threat"},
-            "complaint": {"complaint"}, "unknown_item": {"unknown_item"}, "order_status": {"order_status"}}
+            "complaint": {"complaint", "legal_threat"}, "unknown_item": {"unknown_item"}, "order_status": {"order_status"}}
 _MONEY = re.compile(r"(?:([$€£₽₸])\s?(\d[\d\s ]*(?:[.,]\d{1,2})?))|(?:(\d[\d\s ]*(?:[.,]\d{1,2})?)\s?"
                     r"(₽|руб\w*|р\.|rub|usd|eur|gbp|kzt|тг|₸|\$|€|£))", re.I)
 
 
 def _amount(text: str) -> Decimal | None:
+    clean = re.sub(r"[\s  ]", "", text)
+    clean = re.sub(r"[,.](?=\d{3}(?:\D|$))", "", clean)  # 109,990 and 1.500: thousands, not decimals
     try:
-        return Decimal(re.sub(r"[\s ]", "", text).replace(",", "."))
+        return Decimal(clean.replace(",", "."))
     except InvalidOperation:
         return None
 

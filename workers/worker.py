@@ -42,7 +42,9 @@ def build_worker(
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
     from activities.brain import morph, reader
+    from activities.brain.reader import reading
 
+    reading.configure(settings.reader_features, str(settings.reader_cache_dir) if settings.reader_cache_dir else None)
     morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
     reader.read("")  # so does the reader (trained here once per corpus, then read from var/reader)
     chat_model = model if model is not None else make_model(settings)

@@ -310,7 +310,9 @@ class TurnActivities:
             phrase = morph.product_words(phrase) if phrase else None
             if phrase and only_units(phrase):  # «утеплить 60 квадратов»: a unit is not a product
                 phrase = None
-            asking = bool(it & ASKING) or (query.rstrip().endswith("?") and not it - QUIET)
+            # the reader must see a question about an item, and the phrase must have a product head
+            # (a weekday, a unit or a verb phrase is no item: «в субботу?», «67 вт», "skip travelling")
+            asking = bool(it & ASKING) and items.head_of(phrase or "") is not None
             about_terms = bool(it & {"delivery", "payment"}) and "availability" not in it  # «доставка в область?»
             if phrase and asking and not it & NOT_ITEMS and not about_terms and not (refers or (context and quantity)):
                 unknown = phrase

@@ -130,3 +130,35 @@ def numbers_in(text: str) -> list[tuple[int, int, int]]:
         else:
             i += 1
     return out
+
+
+def spoken_digits(text: str) -> str:
+    """Numbers said in words as digits, the way speech-to-text hands over a phone number
+    ("five one two, five five five, oh one nine nine" → "5 1 2 5 5 5 0 1 9 9")."""
+    from number_parser import parse
+
+    out = text
+    for lang in ("ru", "en"):
+        try:
+            out = parse(out, language=lang)
+        except Exception:  # noqa: BLE001 - the parser raises on odd input: keep what we have
+            continue
+    out = re.sub(r"\bdouble\s+(\d)\b", r"\1 \1", out, flags=re.I)
+    out = re.sub(r"(?<=\d)([\s,.-]+)(?:oh|o)\b(?=[\s,.-]*\d)", r"\1 0", out, flags=re.I)
+    return re.sub(r"(?<=\d)[,.;]\s+(?=\d)", " ", out)
+
+
+def find_phones_anywhere(text: str, region: str = "RU") -> list[tuple[int, int, str]]:
+    """Phones in the shop's region first; else said in words; else written in a neighbouring country's
+    local format (a German number in a shop whose prices are in euros). Spans of the last two are
+    approximate: use this to read a contact, not to mask."""
+    found = find_phones(text, region)
+    if found:
+        return found
+    spoken = spoken_digits(text)
+    if spoken != text and (found := find_phones(spoken, region)):
+        return found
+    for other in MASK_REGIONS:
+        if other != region.upper() and (found := find_phones(text, other)):
+            return found
+    return []

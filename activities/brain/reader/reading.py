@@ -30,8 +30,18 @@ class Reading(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)
 
 
+_configured: dict[str, str] = {}
+
+
+def configure(features: str, cache_dir: str | None = None) -> None:
+    """The worker's settings (READER_FEATURES, READER_CACHE_DIR), applied before the first read."""
+    _configured["features"] = features
+    if cache_dir:
+        os.environ["READER_CACHE_DIR"] = cache_dir
+
+
 def features() -> str:
-    return os.environ.get("READER_FEATURES", "ngram")
+    return _configured.get("features") or os.environ.get("READER_FEATURES", "ngram")
 
 
 @lru_cache(maxsize=4)
