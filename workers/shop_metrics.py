@@ -125,8 +125,10 @@ def right_contact(expected: str | None, lead: dict[str, Any] | None) -> bool:
 
 # One message raises one escalation, the most severe: a legal threat is also the complaint behind it.
 _REASONS = {"human_request": {"human_request", "stop_word"}, "legal_threat": {"legal_threat"},
-            "complaint": {"complaint", "legal_threat"}, "unknown_item": {"unknown_item"}, "order_status": {"order_status"}}
-_MONEY = re.compile(r"(?:([$€£₽₸])\s?(\d[\d\s ]*(?:[.,]\d{1,2})?))|(?:(\d[\d\s ]*(?:[.,]\d{1,2})?)\s?"
+            "complaint": {"complaint", "legal_threat"}, "unknown_item": {"unknown_item"},
+            "order_status": {"order_status"}}
+_NUMBER = r"\d{1,3}(?:[,\s  ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_MONEY = re.compile(rf"(?:([$€£₽₸])\s?({_NUMBER}))|(?:({_NUMBER})\s?"
                     r"(₽|руб\w*|р\.|rub|usd|eur|gbp|kzt|тг|₸|\$|€|£))", re.I)
 
 
@@ -194,7 +196,8 @@ def measure(results: list[dict[str, Any]], labels: dict[str, Labels], catalog: C
         for detail in unknown_raised:
             m.unknown_precision.add(bool(lab.unknown_items), f"{d['dialogue_id']}: {detail}")
         if lab.opt_out:
-            m.opt_outs.add(_opt_out_honoured(d), f"{d['dialogue_id']}")
+            m.opt_outs.add(_opt_out_honoured(d), f"{d['dialogue_id']}: opted out {d['state']['opted_out']}, "
+                                                  f"last reply «{replies[-1][:80] if replies else ''}»")
     return m
 
 
