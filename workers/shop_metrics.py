@@ -144,6 +144,7 @@ def _amount(text: str) -> Decimal | None:
 def invented_figures(replies: list[str], catalog: Catalog, cart: list[dict[str, Any]]) -> list[str]:
     """Money amounts in replies that no catalog price (times a quantity up to 999) or cart total backs."""
     unit = {p for i in catalog.items for p in (i.price, i.promo_price) if p is not None}
+    pairs = {a + b for a in unit for b in unit}  # two lines added in one message
     total = Decimal(0)
     for line in cart:
         item = catalog.get(line["sku"])
@@ -153,7 +154,7 @@ def invented_figures(replies: list[str], catalog: Catalog, cart: list[dict[str, 
     for reply in replies:
         for m in _MONEY.finditer(reply):
             value = _amount(m.group(2) or m.group(3) or "")
-            if value is None or value == 0 or value == total:
+            if value is None or value == 0 or value == total or value in pairs:
                 continue
             if any(p and (value % p == 0) and value / p <= 999 for p in unit):
                 continue
@@ -188,7 +189,8 @@ def measure(results: list[dict[str, Any]], labels: dict[str, Labels], catalog: C
         for reason in lab.escalations:
             if reason == "unknown_item":
                 continue  # counted with the unknown items below
-            m.escalations.add(bool(_REASONS.get(reason, {reason}) & raised), f"{d['dialogue_id']}: {reason}")
+            m.escalations.add(bool(_REASONS.get(reason, {reason}) & raised),
+                              f"{d['dialogue_id']}: {reason} (raised: {', '.join(sorted(raised)) or 'none'})")
         for item in lab.unknown_items:
             m.unknown_items.add(any(_same_item(item, x) for x in unknown_raised)
                                 or (len(lab.unknown_items) == 1 and bool(unknown_raised)),
