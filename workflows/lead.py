@@ -346,6 +346,8 @@ class LeadWorkflow:
     # ---- reply: rules, or the model guarded by the catalog --------------------------------------
 
     async def _reply(self, req: ReplyRequest) -> list[str]:
+        if self._s.opted_out and not set(req.intents) & (policy.BUYING_INTENTS | {"opt_out"}):
+            req.intents = [*req.intents, "opt_out"]  # opted out and not buying: a goodbye, never a push
         if self._brain.provider == "rules" or (self._s.opted_out and "opt_out" in req.intents):
             verdict = await self._rules(req)
             return [verdict.text]

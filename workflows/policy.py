@@ -237,12 +237,12 @@ ESCALATING_INTENTS = {"human_request": "human_request", "stop_word": "stop_word"
 def escalation_reason(intents: Iterable[str], *, unknown_item: str | None) -> str | None:
     """Why this message needs a human, if it does. Order = priority."""
     it = set(intents)
-    if "stop_word" in it:
-        return "stop_word"
-    if "legal_threat" in it:
+    if "legal_threat" in it:  # the most specific reason wins: a stop word only says "a human, now"
         return "legal_threat"
     if "complaint" in it:
         return "complaint"
+    if "stop_word" in it:
+        return "stop_word"
     if "human_request" in it:
         return "human_request"
     if "order_status" in it:
