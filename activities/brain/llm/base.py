@@ -97,7 +97,7 @@ def make_model(settings: Settings) -> ChatModel | None:
     return None
 
 
-_READING_RE = re.compile(r"\n?\s*READING:\s*(\{.*\})\s*$", re.S)
+_READING_RE = re.compile(r"\n?\s*READING:\s*(.*)$", re.S)
 
 
 def split_reading(text: str) -> tuple[str, ModelReading | None]:

@@ -56,12 +56,16 @@ def read(text: str, lang: str = "ru", profile: Profile | None = None) -> Reading
     model = _model(features())
     row = model.scores([text])[0]
     intents = [name for name, s in zip(model.intents, row, strict=True) if s >= model.thresholds[name]]
-    scores = {name: round(float(s), 3) for name, s in zip(model.intents, row, strict=True) if s >= 0.2}
-    if "opt_out" not in intents and _OPT_OUT.search(text):
+    scores = {name: round(float(s), 3) for name, s in zip(model.intents, row, strict=True)
+              if s >= 0.2 or name in intents}
+    if "opt_out" not in intents and _OPT_OUT.search(text):  # exact phrases are certain
         intents.append("opt_out")
+        scores["opt_out"] = 1.0
     if profile is not None:
         if "human_request" not in intents and any(phrase_in(p, text) for p in profile.escalation_phrases):
             intents.append("human_request")
+            scores["human_request"] = 1.0
         if any(phrase_in(w, text) for w in profile.stop_words):
             intents.append("stop_word")
+            scores["stop_word"] = 1.0
     return Reading(intents=intents, scores=scores)
