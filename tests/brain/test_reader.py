@@ -77,3 +77,25 @@ def test_calibration_and_scores_tables() -> None:
     assert all(x.precision == 1.0 and x.recall == 1.0 for x in s)
     assert exact_match(TINY, [e.intents for e in TINY]) == 1.0
     assert "micro" in table(s)
+
+
+def test_the_embedding_classifier_learns_from_vectors() -> None:
+    import numpy as np
+
+    from activities.brain.reader import embeddings
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 8)).astype(np.float32)
+    y = np.zeros((40, len(INTENTS)), dtype=np.int8)
+    y[:, 0] = (x[:, 0] > 0).astype(np.int8)
+    clf = embeddings.EmbeddingClassifier(INTENTS).fit_vectors(x, y)
+    scores = clf.scores_vectors(x)
+    assert ((scores[:, 0] >= 0.5) == (y[:, 0] == 1)).mean() > 0.9
+    assert (scores[:, 1] < 0.01).all()  # an intent without examples is never read
+    if embeddings.available():  # the bundled model, when the extra is installed
+        assert embeddings.embed(["привет"]).shape == (1, 384)
+
+
+def test_an_unknown_feature_set_is_refused() -> None:
+    with pytest.raises(ValueError):
+        intent_model.fit(TINY, "words")
