@@ -314,7 +314,7 @@ class TurnActivities:
                 phrase = None
             # the reader must see a question about an item, and the phrase must have a product head
             # (a weekday, a unit or a verb phrase is no item: «в субботу?», «67 вт», "skip travelling")
-            asking = bool(it & ASKING) and items.head_of(phrase or "") is not None
+            asking = bool(it & ASKING) and items.could_be_item(phrase or "")
             about_terms = bool(it & {"delivery", "payment"}) and "availability" not in it  # «доставка в область?»
             # a side reading the model is unsure of («есть байдарки?» read as 0.26 discount) vetoes nothing
             sure = {i for i in it if reading.scores.get(i, 1.0) >= SURE}

@@ -55,7 +55,7 @@ def test_cache_is_keyed_by_corpus_hash(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("READER_CACHE_DIR", str(tmp_path / "cache"))
     model = intent_model.load("ngram", corpus)
     files = list((tmp_path / "cache").glob("intents-ngram-*.pkl"))
-    assert len(files) == 1 and corpus_hash(TINY, "ngram-2") in files[0].name
+    assert len(files) == 1 and corpus_hash(TINY, "ngram-3") in files[0].name
     intent_model._loaded.clear()
     again = intent_model.load("ngram", corpus)  # from the file this time
     assert again.thresholds == model.thresholds

@@ -58,3 +58,13 @@ def test_a_catalog_item_is_still_found() -> None:
     sample = load_csv("catalog/sample/catalog.csv")
     a = analyze(sample, "а спальник есть?")
     assert a.unknown_item is None and a.matches
+
+
+@pytest.mark.parametrize(("phrase", "item"), [
+    ("субботу", False), ("book Sunday", False), ("hundred and five", False), ("времени", False),
+    ("квадрокоптер", True), ("cat grooming", True), ("", False),
+])
+def test_could_be_item_table(phrase: str, item: bool) -> None:
+    from activities.brain.reader.items import could_be_item
+
+    assert could_be_item(phrase) is item

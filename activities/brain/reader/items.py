@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from activities.brain import morph
+from activities.brain.reader.entities import number_value
 from catalog.schema import Catalog, Item
 from catalog.text import PURPOSE_WORDS, normalize, stem
 
@@ -57,6 +58,29 @@ def head_of(phrase: str) -> str | None:
         elif run:
             break
     return run[-1] if run else None
+
+
+# The calendar is a closed class of words, never a product: «в субботу?», "book Sunday", «по времени».
+_CALENDAR = frozenset("""понедельник вторник среда четверг пятница суббота воскресенье выходной время день утро вечер
+неделя час минута сегодня завтра послезавтра окошко запись январь февраль март апрель май июнь июль август сентябрь
+октябрь ноябрь декабрь monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun weekend
+today tomorrow tonight morning afternoon evening week time hour minute slot""".split())
+
+
+def _lemma(word: str) -> str:
+    low = normalize(word)
+    if _cyr(low):
+        return morph._analyzer().parse(low)[0].normal_form.replace("ё", "е")
+    return low
+
+
+def could_be_item(phrase: str) -> bool:
+    """A phrase whose head may name a product: not a date or time, not a number said in words."""
+    head = head_of(phrase)
+    if head is None or _lemma(head) in _CALENDAR:
+        return False
+    words = _WORD.findall(phrase)
+    return not (words and all(number_value(w) is not None or normalize(w) in ("and", "и") for w in words))
 
 
 def _catalog_heads(catalog: Catalog) -> frozenset[str]:

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from activities.brain.reader.features import normalise
 
-VERSION = "ngram-2"  # bump with any change to features, training or calibration
+VERSION = "ngram-3"  # bump with any change to features, training or calibration
 
 
 class NgramClassifier:

@@ -2,7 +2,7 @@
 
 Thresholds: for the intents whose miss costs a sale or a complaint (buy, human_request, complaint,
 legal_threat, opt_out) the highest threshold that keeps out-of-fold recall ≥ 0.97 while precision stays
-reasonable; for the others the F1-best one. Folds are fixed (seeded), so the same corpus always gives
+reasonable, else the F2-best; for the others the F1-best one. Folds are fixed (seeded), so the same corpus always gives
 the same model.
 """
 
@@ -43,8 +43,11 @@ def out_of_fold(n: int, fit_score: Scorer, folds: int = 4) -> np.ndarray:
 
 
 def _best_threshold(scores: np.ndarray, y: np.ndarray, critical: bool) -> float:
+    """F1-best; for a critical intent the highest threshold keeping the recall floor at a usable precision,
+    else the F2-best (a missed complaint costs more than a needless look by a manager)."""
     if y.sum() == 0:
         return DEFAULT_THRESHOLD
+    beta2 = 4.0 if critical else 1.0
     best_t, best_f = DEFAULT_THRESHOLD, -1.0
     floor_t = None
     for t in np.arange(0.05, 0.91, 0.01):
@@ -52,9 +55,9 @@ def _best_threshold(scores: np.ndarray, y: np.ndarray, critical: bool) -> float:
         tp = float((pred & (y == 1)).sum())
         precision = tp / max(pred.sum(), 1)
         recall = tp / y.sum()
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        if f1 > best_f:
-            best_t, best_f = float(t), f1
+        f = (1 + beta2) * precision * recall / max(beta2 * precision + recall, 1e-9)
+        if f > best_f:
+            best_t, best_f = float(t), f
         if critical and recall >= RECALL_FLOOR and precision >= MIN_PRECISION:
             floor_t = float(t)  # the highest threshold still keeping the recall floor
     return round(min(floor_t, best_t) if floor_t is not None else best_t, 2)
