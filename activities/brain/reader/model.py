@@ -112,6 +112,9 @@ def load(features: str = "ngram", corpus_dir: Path | None = None) -> IntentModel
             with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as fh:
                 pickle.dump(model, fh)
             os.replace(fh.name, path)  # atomic: concurrent workers never read half a file
+            for stale in path.parent.glob(f"intents-{key[0]}-*.pkl"):  # models of older corpora (~10 MB each)
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         _loaded[key] = model
         return model
 
