@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[all,dev]"
 	# the oldest Telethon the gateway supports, beside the newest: the suite runs on both
 	$(BIN)/pip install --quiet --no-deps --target $(VENV)/telethon-1.36.0 telethon==1.36.0
+	$(BIN)/python -m activities.brain.reader.model
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,6 +23,7 @@ run: $(STAMP)
 
 ## test: the whole suite against a real Temporal dev server and PostgreSQL, coverage enforced (>= 90 %)
 test: $(STAMP)
+	$(BIN)/python -m activities.brain.reader.model
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 -q
 
 lint: $(STAMP)

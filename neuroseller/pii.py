@@ -11,6 +11,14 @@ import logging
 import re
 from dataclasses import dataclass
 
+from activities.brain.reader.entities import (
+    MASK_REGIONS,
+    find_phones,
+    find_phones_anywhere,
+    phone_e164,
+    valid_email,
+)
+
 __all__ = [
     "Contacts",
     "PIIMaskingFilter",
@@ -170,44 +178,12 @@ def contains_card(text: str) -> bool:
 
 
 def normalize_phone(raw: str, default_region: str = "RU") -> str | None:
-    """E.164 (`+79123456789`) or None when `raw` is not a plausible phone number.
+    """E.164 (`+79123456789`) or None when `raw` is not a valid phone number in `default_region`.
 
-    Only the Russian national formats (8XXXXXXXXXX, 9XXXXXXXXX) are resolved without a `+`; other
-    countries need their international prefix, because a bare long number is more often an order id.
+    One definition for the whole project (`activities.brain.reader.entities`, on `phonenumbers`);
+    an 8-number is Russian whatever the region.
     """
-    if not raw:
-        return None
-    s = raw.strip()
-    digits = re.sub(r"\D", "", s)
-    if s.startswith("+"):
-        international = True
-    elif s.startswith("00"):
-        international, digits = True, digits[2:]
-    else:
-        international = False
-    if international:
-        digits = re.sub(r"^(\d{1,3})0(?=\d{9,10}$)", r"\1", digits) if "(0)" in s else digits  # +44 (0)7700…
-        if digits.startswith("7"):
-            return f"+{digits}" if len(digits) == 11 else None
-        return f"+{digits}" if 8 <= len(digits) <= 15 and digits[0] != "0" else None
-    region = default_region.upper()
-    if region in ("RU", "KZ"):
-        if len(digits) == 11 and digits[0] in "78":
-            return f"+7{digits[1:]}"
-        if len(digits) == 10 and digits[0] == "9":
-            return f"+7{digits}"
-    elif region in ("US", "CA"):  # (512) 555-0199, 1-512-555-0147
-        if len(digits) == 11 and digits[0] == "1":
-            digits = digits[1:]
-        if len(digits) == 10 and digits[0] not in "01":
-            return f"+1{digits}"
-    elif region in _TRUNK_ZERO and digits.startswith("0") and 9 <= len(digits) <= 12:
-        return f"+{_TRUNK_ZERO[region]}{digits[1:]}"  # 07700 900456 → +447700900456
-    return None
-
-
-_TRUNK_ZERO = {"GB": "44", "UK": "44", "DE": "49", "FR": "33", "IT": "39", "ES": "34", "NL": "31", "UA": "380",
-               "BY": "375", "AU": "61", "IE": "353", "PL": "48", "AT": "43", "CH": "41", "TR": "90", "IN": "91"}
+    return phone_e164(raw, default_region)
 
 
 def _phone_hint(e164: str) -> str:
@@ -215,12 +191,16 @@ def _phone_hint(e164: str) -> str:
     return f"+{e164[1 : 1 + cc_len]}***{e164[-2:]}"
 
 
-def _mask_phone(m: re.Match[str]) -> str:
-    raw = m.group()
-    # A bracket that opens before the match ("(+7 ...)") belongs to the text, not the number.
-    lead = "(" if raw.startswith("(") and ")" not in raw else ""
-    phone = normalize_phone(raw[len(lead) :])
-    return lead + _phone_hint(phone) if phone else raw
+def _mask_phones(text: str, region: str | None) -> str:
+    """Phones masked as read in `region`, or in each of the common regions when it is unknown."""
+    spans: list[tuple[int, int, str]] = []
+    for reg in (region,) if region else MASK_REGIONS:
+        for start, end, e164 in find_phones(text, reg):
+            if not any(s < end and start < e for s, e, _ in spans):
+                spans.append((start, end, e164))
+    for start, end, e164 in sorted(spans, reverse=True):
+        text = text[:start] + _phone_hint(e164) + text[end:]
+    return text
 
 
 def _mask_email(m: re.Match[str]) -> str:
@@ -239,7 +219,7 @@ def mask_cards(text: str) -> str:
     return out
 
 
-def mask_pii(text: str) -> str:
+def mask_pii(text: str, region: str | None = None) -> str:
     """The text with phones, e-mails, cards, passport numbers and street addresses masked.
 
     Cards go first (a card is also a long digit run a phone pattern could half-match), then
@@ -250,7 +230,7 @@ def mask_pii(text: str) -> str:
     out = mask_cards(text)
     out = _PASSPORT_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}[passport]", out)
     out = _EMAIL_RE.sub(_mask_email, out)
-    out = _PHONE_RE.sub(_mask_phone, out)
+    out = _mask_phones(out, region)
     out = _RU_ADDRESS_RE.sub("[address]", out)
     return _EN_ADDRESS_RE.sub("[address]", out)
 
@@ -270,19 +250,15 @@ def extract_contacts(text: str, region: str = "RU") -> Contacts:
         return Contacts()
     phone = None
     without_cards = _CARD_RE.sub(lambda m: " " if luhn_ok(m.group()) else m.group(), text)
-    for m in _PHONE_RE.finditer(without_cards):
-        raw = m.group().lstrip("(") if not m.group().startswith("(") or "+" in m.group() else m.group()
-        phone = normalize_phone(raw, region)
-        if phone is None and region.upper() not in ("RU", "KZ") and re.sub(r"\D", "", raw)[:1] == "8":
-            phone = normalize_phone(raw, "RU")  # 8 916… is Russian whatever the shop's country
-        if phone:
-            break
-    email_m = _EMAIL_RE.search(text)
+    found = find_phones_anywhere(without_cards, region)
+    if found:
+        phone = found[0][2]
+    email = next((e for m in _EMAIL_RE.finditer(text) if (e := valid_email(m.group()))), None)
     user_m = _USERNAME_RE.search(text)
     name = _first_name((_RU_NAME_RE, _EN_NAME_RE, _RU_I_AM_RE, _EN_I_AM_RE), text)
     return Contacts(
         phone=phone,
-        email=f"{email_m.group(1)}@{email_m.group(2).lower()}" if email_m else None,
+        email=email,
         username=f"@{user_m.group(1)}" if user_m else None,
         name=name,
     )

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     catalog_poll_seconds: float = 2.0
     profiles_dir: Path = Path("profiles")
 
+    # the reader (intents): n-grams alone, e5 embeddings alone, or both averaged; its trained-model cache
+    reader_features: Literal["ngram", "e5", "both"] = "ngram"
+    reader_cache_dir: Path | None = None  # default: var/reader under the working directory
+
     # model
     llm_provider: LLMProvider = "rules"
     llm_model: str = "gpt-4o-mini"

@@ -143,10 +143,12 @@ async def test_human_request_escalates_and_takeover_silences_bot(bot: Bot):
     assert any(e.role == "operator" for e in state.transcript + state.outbox)
 
 
-async def test_stop_word_escalates(bot: Bot):
+async def test_stop_word_escalates_with_the_most_specific_reason(bot: Bot):
     inp = bot.lead()
     r = await bot.say(inp, "Я подам в суд, товар бракованный")
-    assert r.escalation_reason == "stop_word"
+    assert r.escalated and r.escalation_reason == "legal_threat"  # the reader's reason beats the bare stop word
+    r = await bot.say(bot.lead(), "мошенники")
+    assert r.escalated and r.escalation_reason in ("stop_word", "complaint")
 
 
 async def test_opt_out_stops_follow_ups(fast_bot: Bot):

@@ -204,6 +204,16 @@ async def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
                              concurrency=args.concurrency, persist=False)
     print(summary(results))
     print(f"results: {args.out}")
+    if args.labels:
+        from catalog.loader import load_csv
+        from workers.shop_metrics import Thresholds, measure, read_labels
+
+        catalog = load_csv(Path(args.catalog or settings.catalog_path))
+        metrics = measure(results, read_labels(Path(args.dialogues)), catalog)
+        print(metrics.report())
+        if failures := metrics.failures(Thresholds.from_toml(Path(args.thresholds) if args.thresholds else None)):
+            print(f"BELOW THRESHOLD: {'; '.join(failures)}")
+            return 1
     return 0
 
 
@@ -251,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", choices=["rules", "openai", "ollama"])
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--out", required=True)
+    p.add_argument("--labels", action="store_true",
+                   help="score labelled dialogues: sales metrics, exit 1 below thresholds")
+    p.add_argument("--thresholds", help="TOML with a [thresholds] table for --labels")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("catalog", help="catalog tools")
@@ -265,8 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", nargs="?")
     c.set_defaults(func=cmd_profile_check)
 
-    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway", "workers.report_cli",
-                   "workers.proactive_cli"):
+    for module in ("workers.leads_cli", "workers.operator_cli", "workers.eval_cli", "workers.telegram_gateway",
+                   "workers.report_cli", "workers.proactive_cli"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as err:  # pragma: no cover - optional extra not installed

@@ -149,7 +149,8 @@ async def run_dialogue(client: Client, settings: Settings, dlg: Dialogue, *, tas
             continue
         latency = (time.perf_counter() - started) * 1000
         turns.append({"user": text, "replies": result.replies, "latency_ms": round(latency, 1),
-                      "escalated": result.escalated, "escalation_reason": result.escalation_reason})
+                      "escalated": result.escalated, "escalation_reason": result.escalation_reason,
+                      "silent": result.silent, "status": result.status.value})
     handle = client.get_workflow_handle(wid)
     state: LeadState = await handle.query(LeadWorkflow.state)
     if not persist:
@@ -159,7 +160,8 @@ async def run_dialogue(client: Client, settings: Settings, dlg: Dialogue, *, tas
             pass
     lead = None
     if state.lead.captured:
-        lead = {"name": state.lead.name, "contact": state.lead.contact, "request": state.lead.request,
+        lead = {"name": state.lead.name, "contact": state.lead.contact, "phone": state.lead.phone,
+                "email": state.lead.email, "request": state.lead.request,
                 "items": state.lead.items, "amount": float(state.lead.amount) if state.lead.amount is not None
                 else None, "currency": state.lead.currency, "status": state.lead.status.value}
     return {

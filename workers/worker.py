@@ -29,9 +29,10 @@ from catalog.schema import Catalog
 from neuroseller.settings import Settings
 from workflows.campaign import CampaignWorkflow
 from workflows.lead import LeadWorkflow
+from workflows.types import BrainConfig
 
 PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "workflows", "catalog", "neuroseller", "rapidfuzz",
-               "snowballstemmer", "pymorphy3")
+               "snowballstemmer", "pymorphy3", "phonenumbers", "email_validator", "number_parser")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -51,14 +52,20 @@ def build_worker(
     options: dict[str, Any] | None = None,
 ) -> Worker:
     """A worker for `task_queue` with the lead workflow, the turn activities and any extra activities."""
-    from activities.brain import morph
+    from activities.brain import morph, reader
+    from activities.brain.reader import reading
 
+    reading.configure(settings.reader_features, str(settings.reader_cache_dir) if settings.reader_cache_dir else None)
     morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
+    reader.read("")  # so does the reader (trained here once per corpus, then read from var/reader)
+    chat_model = model if model is not None else make_model(settings)
     turn = TurnActivities(
         catalog=catalog,
         profiles=profiles or ProfileStore(settings.profiles_dir),
-        model=model if model is not None else make_model(settings),
+        model=chat_model,
         secrets=settings.secret_values(),
+        brain=BrainConfig(provider=getattr(chat_model, "provider", "llm") if chat_model else "rules",
+                          timeout_seconds=settings.llm_timeout_seconds, max_attempts=settings.llm_max_attempts),
     )
     plan = PlanActivities(turn.profiles, settings.shop_timezone)  # no-spam policy (issue 11)
     return Worker(

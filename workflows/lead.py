@@ -9,7 +9,6 @@ is delivered. CRM writes and operator cards happen after the reply, off its path
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -17,12 +16,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import policy
+    from workflows import cart, policy
     from workflows import report_events as rev
     from workflows import search_attributes as sa
     from workflows.proactive import ProactiveMixin
     from workflows.types import (
         AnalyzeRequest,
+        BrainConfig,
         CampaignOffer,
         CartEvent,
         CartLine,
@@ -65,8 +65,6 @@ SAFE_REPLY = {
     "ru": "Секунду, уточняю — менеджер ответит вам здесь в ближайшее время. Что ещё подсказать?",
     "en": "One moment, I'm checking — a manager will answer you here shortly. Anything else I can help with?",
 }
-_ALSO = re.compile(r"\b(too|also|as\s+well|тоже|также|ещё|еще)\b|^\W*(беру|возьму|давайте|i'?ll\s+take)\s+(и|and)\b",
-                   re.I)
 
 
 @workflow.defn
@@ -75,6 +73,8 @@ class LeadWorkflow(ProactiveMixin):
     def __init__(self, inp: LeadInput) -> None:
         self._inp = inp
         self._s: LeadState = inp.state
+        self._brain = BrainConfig(provider=inp.llm_provider, timeout_seconds=inp.llm_timeout_seconds,
+                                  max_attempts=inp.llm_max_attempts)  # until a turn brings the worker's
         self._lock = asyncio.Lock()
         self._run_turns = 0
         self._wake = False
@@ -249,6 +249,7 @@ class LeadWorkflow(ProactiveMixin):
         s.language = analysis.language
         s.timers = analysis.profile.timers
         self._proactive_note_turn(analysis)  # asked-about items, A/B arm (workflows/proactive.py)
+        self._brain = analysis.brain or self._brain  # the worker's model settings, read at run time
         self._transcript("customer", analysis.masked_text or msg.text, at=now)
 
         if s.mode == Mode.HUMAN:
@@ -265,7 +266,10 @@ class LeadWorkflow(ProactiveMixin):
             fresh = [m.sku for m in matches[:4]]
             s.last_skus = [*fresh, *(k for k in s.last_skus if k not in fresh)][:8]
         had_cart = bool(s.cart)
-        added, skipped = self._update_cart(analysis, intents)
+        change = cart.update_cart(s, analysis, intents)
+        for kind, data in change.events:
+            self._event(kind, **data)
+        added, skipped = change.added, change.skipped
         if "cancel" in intents and not had_cart and "swap" not in intents:
             analysis.needs_human = "cancel_order"
         if not s.lead.captured and self._is_buying(analysis, intents):
@@ -333,97 +337,6 @@ class LeadWorkflow(ProactiveMixin):
         if a.card_number:
             self._event("card_number_typed")
 
-    def _update_cart(self, a: TurnAnalysis, intents: set[str]) -> tuple[list[CartLine], list[str]]:
-        """Apply what the customer asked for the cart; returns (lines added or changed, SKUs out of stock)."""
-        s = self._s
-        if "remove" in intents and s.cart:  # «remove socks», «уберите носки»
-            in_cart = {c.sku.upper() for c in s.cart}
-            drop = {r.sku.upper() for r in a.requested if r.sku.upper() in in_cart} or {s.cart[-1].sku.upper()}
-            s.cart = [c for c in s.cart if c.sku.upper() not in drop]
-            self._event("cart_remove", skus=",".join(sorted(drop)))
-            return [], []
-        if "set_qty" in intents and not s.cart and s.pending and (qty := policy.set_qty_value(a.masked_text or "")):
-            named = {r.sku.upper() for r in a.requested}
-            target = next((p.sku for p in s.pending if p.sku.upper() in named), s.pending[-1].sku)
-            s.pending = [p.model_copy(update={"qty": qty}) if p.sku == target else p for p in s.pending]
-            return [], []
-        if "set_qty" in intents and s.cart and (qty := policy.set_qty_value(a.masked_text or "")):
-            in_cart = {c.sku.upper(): c for c in s.cart}
-            target = next((r.sku for r in a.requested if r.sku.upper() in in_cart), s.cart[-1].sku)
-            stock = next((f.stock for f in [*a.matches, *a.alternatives] if f.sku.upper() == target.upper()), None)
-            qty = min(qty, stock) if stock else qty
-            s.cart = policy.add_to_cart(s.cart, target, qty)
-            self._event("cart_qty", sku=target, qty=str(qty))
-            return [CartLine(sku=target, qty=qty)], []
-        if "swap" in intents and (a.requested or a.matches):  # «get the 42 instead»: replace, don't add
-            s.cart = []
-            intents = {*intents, "buy"}
-        if "cancel" in intents:
-            if s.cart:
-                s.cart = []
-                s.lead.status = LeadStatus.LOST
-                self._event("cart_cancelled")
-                self._event(rev.REFUSAL, kind="lost", reason="cancelled")
-            s.pending, s.pending_qty = [], None
-            return [], []
-        if "refuse" in intents:
-            s.pending = []
-            self._event(rev.REFUSAL, kind="no_thanks")
-            return [], []
-        if "discount" in intents:  # «30% off or I walk» bargains; it does not buy
-            return [], []
-        lines: list[CartLine] = []
-        explicit = "buy" in intents or ("need" in intents and bool(a.quantity or any(r.qty for r in a.requested)))
-        remembered = list(s.pending) or ([CartLine(sku=s.offered_sku, qty=0)] if s.offered_sku else []) or (
-            [CartLine(sku=s.last_skus[0], qty=0)] if s.last_skus else [])
-        if explicit or ("checkout" in intents and not s.cart):
-            lines = list(a.requested)
-            if not lines:  # nothing named now: what was named or offered before («тогда большие, беру»)
-                lines = remembered
-            if not lines and a.matches:
-                lines = [CartLine(sku=a.matches[0].sku, qty=a.quantity or 0)]
-            if lines and s.offered_sku and _ALSO.search(a.masked_text or "") and \
-                    s.offered_sku not in {c.sku for c in s.cart} | {x.sku for x in lines}:
-                lines.insert(0, CartLine(sku=s.offered_sku, qty=0))  # «беру и носки к ним»: both
-        elif "confirm" in intents and s.stage in (Stage.OFFER, Stage.OBJECTIONS, Stage.DISCOVERY):
-            lines = list(a.requested) or remembered
-        elif "cart" in intents and not s.cart and s.pending:  # «итого?» after «сыворотку 2 и шампунь 3»
-            lines = list(s.pending)
-        elif "contact" in intents and not s.cart and not a.requested and (
-                s.pending or (s.offered_sku and s.stage in (Stage.OFFER, Stage.CLOSING) and not s.escalated)):
-            lines = remembered  # «2 замка и 2 фонаря» … «пишите на maria@…»: a contact after an offer orders it
-        elif a.quantity and s.stage in (Stage.OFFER, Stage.CLOSING) and (a.matches or s.last_skus) \
-                and not intents & {"price", "availability", "browse"}:
-            lines = [CartLine(sku=a.matches[0].sku if a.matches else s.last_skus[0], qty=a.quantity)]
-        if not lines:
-            if a.requested and (a.quantity or len(a.requested) > 1 or any(r.qty for r in a.requested)):
-                s.pending = list(a.requested)  # «5 шариков и мишку» … «да, оформляем»: both, five balloons
-            elif a.quantity and a.matches:
-                s.pending = [CartLine(sku=a.matches[0].sku, qty=a.quantity)]
-            return [], []
-        stock = {f.sku.upper(): f.stock for f in [*a.matches, *a.alternatives]}
-        pending_qty = {p.sku.upper(): p.qty for p in s.pending}
-        added: list[CartLine] = []
-        skipped: list[str] = []
-        single = len(lines) == 1
-        for line in lines:
-            sku = line.sku
-            qty = line.qty or (a.quantity if single else 0) or pending_qty.get(sku.upper(), 0) or (
-                s.pending_qty if single else 0) or next((c.qty for c in s.cart if c.sku.upper() == sku.upper()), 1)
-            available = stock.get(sku.upper())
-            if available is not None:
-                if available <= 0:
-                    skipped.append(sku)
-                    continue
-                qty = min(qty, available)
-            s.cart = policy.add_to_cart(s.cart, sku, qty)
-            added.append(CartLine(sku=sku, qty=qty))
-            self._event("cart_add", sku=sku, qty=str(qty))
-        s.pending, s.pending_qty = [], None
-        if added and s.lead.status == LeadStatus.LOST:
-            s.lead.status = LeadStatus.CART  # a lost lead came back and bought: it is open again
-        return added, skipped
-
     def _reply_request(self, msg: IncomingMessage, a: TurnAnalysis) -> ReplyRequest:
         s = self._s
         profile = a.profile
@@ -442,7 +355,9 @@ class LeadWorkflow(ProactiveMixin):
     # ---- reply: rules, or the model guarded by the catalog --------------------------------------
 
     async def _reply(self, req: ReplyRequest) -> list[str]:
-        if self._inp.llm_provider == "rules" or (self._s.opted_out and "opt_out" in req.intents):
+        if self._s.opted_out and not set(req.intents) & (policy.BUYING_INTENTS | {"opt_out"}):
+            req.intents = [*req.intents, "opt_out"]  # opted out and not buying: a goodbye, never a push
+        if self._brain.provider == "rules" or (self._s.opted_out and "opt_out" in req.intents):
             verdict = await self._rules(req)
             return [verdict.text]
         task = asyncio.ensure_future(self._model_reply(req))
@@ -467,8 +382,8 @@ class LeadWorkflow(ProactiveMixin):
             try:
                 draft: Draft = await workflow.execute_activity(
                     "generate_reply", attempt_req, result_type=Draft,
-                    start_to_close_timeout=timedelta(seconds=self._inp.llm_timeout_seconds),
-                    retry_policy=RetryPolicy(maximum_attempts=max(self._inp.llm_max_attempts, 1),
+                    start_to_close_timeout=timedelta(seconds=self._brain.timeout_seconds),
+                    retry_policy=RetryPolicy(maximum_attempts=max(self._brain.max_attempts, 1),
                                              initial_interval=timedelta(milliseconds=500),
                                              non_retryable_error_types=["LLMConfigError"]),
                     summary=f"reply: «{policy.clip(req.text, 60)}»")
@@ -484,11 +399,31 @@ class LeadWorkflow(ProactiveMixin):
                         tokens_out=str(draft.tokens_out), provider=draft.provider)
             if verdict.ok:
                 self._event(rev.GUARD, verdict="passed" if attempt == 0 else "repaired")
+                self._model_read(draft, req)
                 return self._count_cta(verdict)
             problems = verdict.problems
             self._event("guard_rejected", attempt=str(attempt), problems=",".join(problems)[:400])
         self._event(rev.GUARD, verdict="replaced")
         return await self._rules(req)
+
+    def _model_read(self, draft: Draft, req: ReplyRequest) -> None:
+        """The model read the message too: escalate or capture when it saw what the reader missed."""
+        s, reading = self._s, draft.reading
+        if reading is None:
+            return
+        new = set(reading.intents) - set(req.intents)
+        reason = policy.escalation_reason(new, unknown_item=None)
+        if reason and not any(e.reason == reason for e in self._turn_escalations):
+            self._escalate(reason, "model: " + policy.clip(req.text, 100))
+        if "opt_out" in new:
+            self._opt_out("customer")
+        if new & {"buy", "checkout"} and not s.lead.captured:
+            s.lead.captured = True
+            self._event("lead_captured", by="model")
+        if (reading.phone or reading.email) and not s.lead.contact:
+            s.lead.phone, s.lead.email = s.lead.phone or reading.phone, s.lead.email or reading.email
+            s.lead.contact = s.lead.phone or s.lead.email
+            self._event("contact_left", by="model")
 
     async def _rules(self, req: ReplyRequest) -> GuardVerdict:
         try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from catalog.text import phrase_in  # stem-aware: «жалоба» matches «напишу жалобу»
-from workflows.profile import Profile
 from workflows.types import CartLine, LeadState, LeadStatus, Stage
 
 # ---- language -----------------------------------------------------------------------------------
@@ -55,33 +53,7 @@ def _rx(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
 
-INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "greeting": _rx(r"^\W*(привет\w*|здравств\w*|здрасьт\w*|добр(ый|ое|ого)\s+(день|утро|вечер|дня|вечера)|"
-                    r"доброго\s+времени|салют|хай|hi|hello|hey|hiya|good\s+(morning|afternoon|evening))\b"),
-    "price": _rx(r"сколько\s+(стоит|стоят|будет|за|по\s+цене)", r"\bцен[аыуе]?\b", r"\bпоч[её]м\b", r"стоимост",
-                 r"\bпрайс", r"how\s+much", r"\bhow\s+much\s+(r|are)\b", r"\bprices?\b", r"\bcosts?\b",
-                 r"\bquote\b", r"\bpricing\b",
-                 r"^\W*(а\s+)?сколько\W*$", r"\bрасценк"),
-    "availability": _rx(r"\bесть\s+(ли|в\s+наличии)", r"в\s+наличии", r"\bналичи", r"\bесть\b.*\?",
-                        r"\bостал(ось|ись)", r"\bavailab", r"in\s+stock",
-                        r"do\s+(you|u|ya)\s+(have|sell|carry|stock|do|fix|repair|got)",
-                        r"\b(got|have)\s+(any|u\s+got)\b",
-                        r"\bany\b.*\bleft\b", r"\bпрода[её]т(е|ся)?\b", r"\bпродают\b", r"\bбывают\b", r"\bимеются\b",
-                        r"\bремонтиру", r"\bчинит", r"\bпочинит", r"\bпоменя(ете|ть|йте)\b", r"\bзамени(те|ть)\b",
-                        r"\bделаете\b", r"\bcan\s+you\s+(fix|repair|replace)", r"\bdo\s+you\s+offer"),
-    "need": _rx(r"\bнуж(ен|на|но|ны)\b", r"\bищу\b", r"\bподбер", r"\bхочу\b", r"\bi\s+need\b", r"\blooking\s+for\b",
-                r"\bi('m|\s+am)\s+looking", r"\bi\s+want\b", r"\bi'?d\s+like\b"),
-    "buy": _rx(r"хочу\s+(купить|заказать|взять|оформить)", r"\bкуплю\b", r"\bберу\b", r"\bвозьму\b", r"\bвозьм[её]м\b",
-               r"\bбер[её]м\b", r"\bкупим\b", r"\bзакажем\b",
-               r"\bзаказ(ать|ываю|ала|ал)\b", r"добав(ь|ьте|ить|лю)\b", r"\bв\s+корзину\b", r"\bположи(те)?\b",
-               r"\bi('ll|\s+will)\s+take\b", r"\bbuy\b", r"\bi\s+want\s+(to\s+(buy|order)|it|this|that|one|two|\d)",
-               r"\badd\b.*\b(cart|basket|order|too|also|as\s+well)\b", r"\badd\s+(it|this|that|one|\d)",
-               r"\bi('d|\s+would)\s+like\s+to\s+(buy|order)", r"\bpurchase\b", r"\bлет\s+ми\b", r"\bдавайте\s+\d",
-               r"\bgive\s+me\s+\d+\s*(x|pcs|pieces|of)?\s+[a-z]", r"\bi'?ll\s+get\b", r"\badd\b", r"\bbuying\b",
-               r"\bordering\b", r"\bi'?ll\s+have\b"),
-    "checkout": _rx(r"оформ(ить|ляем|ляйте|им|и|ляю)", r"\bзапиш(и|ите)\b", r"\bзаписыва(йте|й|ть)\b",
-                    r"\bbook\s+(it|me|a|an|the|\d)\b", r"\breserve\b", r"\bкак\s+заказать", r"\bcheck\s*out\b",
-                    r"place\s+(an?\s+|the\s+|my\s+)?order", r"\bоформление", r"\bconfirm\s+(the\s+|my\s+)?order"),
+GRAMMAR_PATTERNS: dict[str, re.Pattern[str]] = {
     "advice": _rx(r"\bподар(ок|ка|ки|ить)\b", r"\bgift\b", r"\bpresent\s+for\b", r"\bпосовету\w*",
                   r"\bчто\s+(выбрать|взять|лучше)\b", r"\brecommend\w*", r"\bsuggest\w*",
                   r"\bwhat\s+should\s+i\s+(get|buy)",
@@ -93,35 +65,6 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                   r"посовет(уй|уйте)", r"\bассортимент", r"\bкаталог", r"\bвыбор\b",
                   r"what\s+do\s+you\s+(have|sell|offer)", r"\brecommend", r"\bsuggest", r"\bcatalog",
                   r"\bwhat\s+\w+\s+do\s+you\s+have", r"\bwhat\s+(kinds?|types?|options)\b", r"\bвариант(ы|ов)\b"),
-    "delivery": _rx(r"\bдостав", r"\bсамовывоз", r"\bкурьер", r"\bпривез", r"\bпришл[её]те\b",
-                    r"\bsdek|сдэк|почт[аойу]\b",
-                    r"\bdeliver", r"\bshipping\b", r"\bship\b", r"\bpick\s*up\b", r"\bcourier"),
-    "payment": _rx(r"\bоплат", r"\bкартой\b", r"\bналичны", r"\bрассрочк", r"\bсч[её]т\b",
-                   r"\bpay(ment)?\b", r"\bpaypal\b", r"\b(take|accept)\s+(cards?|paypal|cash|apple\s+pay)",
-                   r"\bcash\b", r"\binvoice\b", r"\bcredit\s+card", r"\binstallment"),
-    "discount": _rx(r"\bскидк", r"^\W*(\w+\W+){0,3}\d{1,2}\s*%\W*\??\W*$", r"\d+\s*%\s*(off|discount|скидк)",
-                    r"\bсбавь", r"\bподешевле\s+отда",
-                    r"\bпромокод", r"\bуступ", r"\bторг(\b|уетесь)", r"\bакци",
-                    r"\bdiscount", r"\bpromo\s*code", r"\bcoupon", r"\bsale\b"),
-    "objection": _rx(r"\bдорого", r"\bдороговат", r"\bподумаю\b", r"\bподумать\b", r"\bне\s+уверен", r"\bсомнева",
-                     r"\bу\s+конкурент", r"\bдешевле\b", r"\bподешевле\b", r"\bбюджетн", r"\bexpensive\b",
-                     r"too\s+much",
-                     r"think\s+about\s+it", r"\bnot\s+sure\b", r"\bpricey\b", r"\bcheaper\b", r"\bless\s+expensive",
-                     r"\bon\s+a\s+budget\b"),
-    "opt_out": _rx(r"\bотпиш", r"\bне\s+пиш(ите|и)\b", r"\bотстань", r"\bне\s+беспокой", r"\bбольше\s+не\s+пиш",
-                   r"^\s*стоп\s*$", r"^\s*stop\s*$", r"\bunsubscribe\b", r"\bstop\s+(messaging|writing|texting)",
-                   r"\bdon'?t\s+(message|write|text|contact)\s+me", r"\bleave\s+me\s+alone"),
-    "thanks": _rx(r"\bспасибо\b", r"\bблагодар", r"\bthanks?\b", r"\bthank\s+you\b", r"\bthx\b"),
-    "bye": _rx(r"\bпока\b", r"\bдо\s+свидания\b", r"\bвсего\s+доброго\b", r"\bbye\b", r"\bgoodbye\b"),
-    "cancel": _rx(r"\bпередумал", r"\bотмен(а|ите|ить|яю)", r"\bне\s+буду\s+(брать|заказывать|покупать)",
-                  r"\bcancel\b", r"\bchanged\s+my\s+mind\b", r"\bnever\s*mind\b"),
-    "refuse": _rx(r"\bне\s+надо\b", r"\bне\s+нужно\b", r"^\W*нет\b", r"\bno\s+thanks\b", r"^\W*no\b",
-                  r"\bnot\s+interested", r"\bне\s+интересно"),
-    "confirm": _rx(r"^\W*(\w+\W+)?(давай(те)?|беру|оформляем)\W*$", r"^\W*(вс[её]\s+)?(верно|правильно)\b",
-                   r"^\W*(that'?s\s+)?(correct|right)\b",
-                   r"^\W*(да|давай(те)?|ок|окей|ok|хорошо|конечно|согласен|согласна|подходит|го|ага|угу|отлично|супер|"
-                   r"норм|нормально|пойд[её]т|подойд[её]т|устраивает|годится|ладно|можно|"
-                   r"беру|yes|yeah|yep|yup|sure|ok(ay)?|deal|sounds\s+good|let'?s\s+do\s+it|please\s+do|great|perfect)\b"),
     "cart": _rx(r"\bчто\s+(у\s+меня\s+)?в\s+корзин", r"\bмоя\s+корзин", r"\bсколько\s+(всего|итого|в\s+сумме)",
                 r"\bитого\b", r"\bmy\s+(cart|basket|order)\b", r"\b(what'?s|what\s+is)\s+(my|the)\s+total\b",
                 r"\bin\s+my\s+cart\b"),
@@ -129,52 +72,15 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                      r"\bс\s+(фото|картинки|скрина)\b", r"\bна\s+(фото|фотке|скрине)\b",
                      r"\b(in|on|from)\s+the\s+(photo|picture|"
                      r"pic|screenshot|post)\b", r"\blike\s+in\s+the\s+(photo|picture)"),
-    "attribute": _rx(r"\bцвет", r"\bразмер", r"\bдлин[аыу]", r"\bвес\b", r"\bвесит", r"\bматериал", r"\bсостав\b",
-                     r"\bгабарит", r"\bхарактеристик", r"\bcolou?rs?\b", r"\bsizes?\b", r"\blength\b", r"\bweigh",
-                     r"\bmaterial", r"\bdimensions?\b", r"\bspecs?\b", r"\bподробнее\b", r"\bdetails?\b"),
-    "hours": _rx(r"\bчасы\s+работы", r"\bработаете\s+(в|во|по)\s+\w+", r"\bкогда\s+(вы\s+)?работаете",
-                 r"\b(open|work)\s+on\s+(sun|sat|mon|tue|wed|thu|fri|week)",
-                 r"\b(can|could|will)\s+you\b.*\b(today|tomorrow|tonight)\b",
-                 r"\b(успеете|сделаете|сможете|можно)\b.*\b(сегодня|завтра)\b", r"\bв\s+какое\s+время\b",
-                 r"\bwhat\s+time\b",
-                 r"\bдо\s+скольки\b", r"\bво\s+сколько\s+(вы\s+)?(открыва|закрыва|работа)",
-                 r"\bрежим\s+работы", r"\bвыходн", r"\bopening\s+hours",
-                 r"\bwhen\s+(are\s+you|do\s+you|r\s+u|are\s+u)\s+open", r"\b(your|ur)\s+hours\b",
-                 r"\bwhat\s+(are|r)\s+(your|ur)\s+hours",
-                 r"\bbusiness\s+hours", r"\bадрес\s+магазин", r"\bгде\s+(вы\s+)?находит"),
-    "warranty": _rx(r"\bгарант", r"\bwarrant", r"\bguarantee"),
-    "returns": _rx(r"\bвозврат", r"\bвернуть\b", r"\bобмен(ять)?\b", r"\breturns?\b", r"\brefund", r"\bexchange\b"),
     "lang_ru": _rx(r"\bпо-?\s?русски\b", r"\bна\s+русском\b", r"\bin\s+russian\b", r"\bspeak\s+russian\b"),
     "lang_en": _rx(r"\bпо-?\s?английски\b", r"\bна\s+английском\b", r"\bin\s+english\b", r"\bspeak\s+english\b",
                    r"\benglish\s+please\b"),
-    "human_request": _rx(r"\b(поговорить|связаться|соедините|свяжите)\s+(меня\s+)?с\s+(менеджером|оператором|человеком|"
-                         r"продавцом|консультантом)", r"\bперезвон\w*", r"\bсвяжитесь\s+со\s+мной",
-                         r"\bcall\s+me\s+(back)?\b",
-                         r"\b(talk|speak)\s+(to|with)\s+(a\s+|the\s+)?(manager|human|person|"
-                         r"operator|someone|real)", r"\b(позовите|позови|дайте|нужен)\s+(менеджера|оператора|человека|"
-                         r"менеджер|оператор)"),
-    "complaint": _rx(r"\bdamaged\b", r"\bbroken\b", r"\bcrushed\b", r"\brip\s*-?\s*off\b", r"\bworst\b",
-                     r"\bterrible\b",
-                     r"\bawful\b", r"\bdisgusting\b", r"\bразбит\w*", r"\bсломан\w*", r"\bиспорчен\w*", r"\bбрак\w*",
-                     r"\bужасн\w*", r"\bотвратительн\w*", r"\bобманули\b", r"\bхамств\w*", r"\bне\s+работает\b",
-                     r"\bwrong\s+(item|size|order)", r"\bне\s+то\s+(прислали|привезли)", r"\bверните\s+деньги",
-                     r"\bmoney\s+back\b", r"\brefund\b.*\b(now|want|demand)|\b(want|demand)\b.*\brefund"),
     "swap": _rx(r"\binstead\b", r"\bswap\b", r"\bchange\s+(it\s+)?to\b", r"\bвместо\b", r"\bзамени(те)?\s+на\b",
                 r"\bпоменяй(те)?\s+на\b", r"\bлучше\s+(возьму|давайте|дайте)\b"),
     "set_qty": _rx(r"\bmake\s+it\s+(\d{1,3})\b", r"\bсделай(те)?\s+(\d{1,3})\b", r"\bпусть\s+будет\s+(\d{1,3})\b",
                    r"\bchange\s+(the\s+)?(qty|quantity)\s+to\s+(\d{1,3})", r"\bне\s+\d+,?\s+а\s+(\d{1,3})\b"),
     "remove": _rx(r"\bremove\b", r"\btake\s+out\b", r"\bdelete\b", r"\bубер(и|ите)\b", r"\bудали(те)?\b",
                   r"\bуберите\s+из\s+корзины", r"\bне\s+нужн[ыао]\s+больше\b"),
-    "order_status": _rx(r"\bгде\s+(мой|наш)\s+заказ", r"\bстатус\s+заказа",
-                        r"\bкогда\s+(привезут|доставят|будет\s+заказ)",
-                        r"\bзаказ\s+(не\s+пришёл|не\s+пришел|не\s+доставили|задержива)",
-                        r"\bwhere\s*(is|'?s)\s+my\s+(order|parcel|package|delivery)",
-                        r"\border\s+status\b", r"\bmy\s+order\s+(hasn'?t|has\s+not|didn'?t)",
-                        r"\btrack(ing)?\s+(number|my)"),
-    "smalltalk": _rx(r"\bкак\s+(у\s+тебя\s+|у\s+вас\s+)?(дела|жизнь|поживаешь)", r"\bhow'?s\s+(your|it|the)\s+\w+",
-                     r"\bhow\s+is\s+your\s+day", r"\bwhat'?s\s+up\b", r"\bчто\s+нового\b", r"\bкто\s+(ты|вы)\b",
-                     r"\bты\s+(бот|робот|человек|живой)", r"\bвы\s+(бот|робот)", r"\bhow\s+are\s+you",
-                     r"\bwho\s+are\s+you", r"\bare\s+you\s+(a\s+)?(bot|robot|human|real|ai)"),
     "injection": _rx(r"ignore\s+(all\s+)?(previous|prior|above|your)", r"игнорир",
                      r"забудь\s+(все|всё|предыдущ|инструкц)",
                      r"system\s*prompt", r"системн\w*\s+промпт", r"<\s*/?\s*(system|assistant|user)",
@@ -189,56 +95,36 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                      r"(повтори|покажи|выведи)\s+(свои\s+|твои\s+)?(инструкции|промпт|правила)",
                      r"\bstep\s+\d+\s*:", r"\bsecret\b", r"\bсекрет"),
 }
+"""Intents that are grammar, not meaning: cart edits (set_qty, swap, remove), a language switch, a
+reference to a photo, browsing words, prompt-injection markers. What a message MEANS (the closed
+list in INTENTS.md) is read by the learned reader (`activities.brain.reader`)."""
 
 BUYING_INTENTS = frozenset({"price", "availability", "buy", "checkout", "discount", "need"})
-_SHORT_CONFIRM_WORDS = 6
+_CONDITIONAL = re.compile(r"\b(если|if)\b", re.I)
 
 
-def detect_intents(text: str, profile: Profile) -> list[str]:
-    """All intents a message carries, in a stable order. Profile phrases add `human_request`/`stop_word`."""
-    found = [name for name, rx in INTENT_PATTERNS.items() if rx.search(text)]
-    if re.search(r"\b(если|if)\b", text, re.I) and "?" in text:  # «а если возьму два?» asks, it does not buy
+def detect_intents(text: str, meaning: Iterable[str]) -> list[str]:
+    """The reader's intents plus the grammar ones, reconciled in a stable order."""
+    found = list(dict.fromkeys(meaning))
+    found += [name for name, rx in GRAMMAR_PATTERNS.items() if rx.search(text) and name not in found]
+    if _CONDITIONAL.search(text) and "?" in text and {"buy", "confirm", "checkout"} & set(found):
+        # grammar: «а если возьму два?» is a hypothetical question about the price, not an order
         found = [f for f in found if f not in ("buy", "confirm", "checkout")]
-        found.append("price")
-    if _AGREE_START.match(text) and "objection" in found:  # «ладно, давайте тот, что дешевле»: agreeing
-        found.remove("objection")
-        found.append("confirm")
-    asks = {"price", "availability", "browse", "need", "attribute", "discount"} & set(found)
-    if "confirm" in found and (("?" in text and asks) or len(text.split()) > _SHORT_CONFIRM_WORDS
-                               or {"objection", "refuse", "cancel", "thanks", "bye", "discount"} & set(found)):
-        found.remove("confirm")  # «ок, а мишка есть?» asks; it does not agree to the last offer
-    if "cancel" in found and _changed_mind_back(text):
-        found.remove("cancel")  # «передумал, всё-таки оформляйте»: the last word counts
-    if "cancel" in found and "refuse" not in found:
-        found.append("refuse")
+        found += [] if "price" in found else ["price"]
     if "browse" in found and "availability" in found:
         found.remove("availability")  # «что есть из букетов?» browses; it does not ask for one item
     if "swap" in found and "cancel" in found:
         found.remove("cancel")  # «changed my mind, get the 42 instead»: a swap, not a cancellation
         if "refuse" in found:
             found.remove("refuse")
+    if "cancel" in found and "refuse" not in found:
+        found.append("refuse")
     if "complaint" in found and "returns" in found:
         found.remove("returns")
     for shadowed in ("checkout", "cart"):
         if "order_status" in found and shadowed in found:
             found.remove(shadowed)
-    if "human_request" not in found and any(phrase_in(p, text) for p in profile.escalation_phrases):
-        found.append("human_request")
-    if any(phrase_in(w, text) for w in profile.stop_words):
-        found.append("stop_word")
     return found
-
-
-_AGREE_START = re.compile(r"^\W*((ладно|хорошо|ок|ok|окей|да|ну)\W+)?(давайте|давай|беру|возьму|берём|i'?ll\s+take)\b",
-                          re.I)
-_BUY_AGAIN = re.compile(r"оформ\w*|\bбер[уё]м?\b|возьм\w*|закаж\w*|заказыва\w*|добав\w*|верни\w*|checkout|"
-                        r"place\s+(the\s+)?order|take\s+it|\bbuy\b|\badd\b", re.I)
-
-
-def _changed_mind_back(text: str) -> bool:
-    cancel = INTENT_PATTERNS["cancel"]
-    last_cancel = max((m.end() for m in cancel.finditer(text)), default=-1)
-    return any(m.start() > last_cancel for m in _BUY_AGAIN.finditer(text)) and last_cancel >= 0
 
 
 # ---- quantities ---------------------------------------------------------------------------------
@@ -351,10 +237,12 @@ ESCALATING_INTENTS = {"human_request": "human_request", "stop_word": "stop_word"
 def escalation_reason(intents: Iterable[str], *, unknown_item: str | None) -> str | None:
     """Why this message needs a human, if it does. Order = priority."""
     it = set(intents)
-    if "stop_word" in it:
-        return "stop_word"
+    if "legal_threat" in it:  # the most specific reason wins: a stop word only says "a human, now"
+        return "legal_threat"
     if "complaint" in it:
         return "complaint"
+    if "stop_word" in it:
+        return "stop_word"
     if "human_request" in it:
         return "human_request"
     if "order_status" in it:

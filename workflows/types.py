@@ -227,6 +227,23 @@ class ItemFact(BaseModel):
     confidence: float = 1.0
 
 
+class BrainConfig(BaseModel):
+    """How the worker that analysed the turn replies: read at run time, never frozen into a lead's input."""
+
+    provider: str = "rules"
+    timeout_seconds: float = 30.0
+    max_attempts: int = 2
+
+
+class ModelReading(BaseModel):
+    """The model's own reading of the message, returned with its reply (intents of the same closed list)."""
+
+    intents: list[str] = Field(default_factory=list)
+    items: list[str] = Field(default_factory=list)
+    phone: str | None = None  # validated and normalised by the reader's entities before it gets here
+    email: str | None = None
+
+
 class TurnAnalysis(BaseModel):
     """Local activity `analyze_turn`: what the message is about, with the catalog's facts."""
 
@@ -246,6 +263,7 @@ class TurnAnalysis(BaseModel):
     card_number: bool = False  # a Luhn-valid card number was typed (masked; the bot warns)
     requested: list[CartLine] = Field(default_factory=list)  # items named for the cart, one per part
     needs_human: str | None = None  # a question only a person can answer (hours, warranty, attribute...)
+    brain: BrainConfig | None = None  # the worker's model configuration; None in histories before it existed
 
 
 class ReplyRequest(BaseModel):
@@ -287,6 +305,7 @@ class Draft(BaseModel):
     latency_ms: float = 0.0  # the model call as the activity measured it (report: model_call)
     tokens_in: int = 0  # as the provider reported them; 0 when it does not say
     tokens_out: int = 0
+    reading: ModelReading | None = None
 
 
 class GuardVerdict(BaseModel):

@@ -483,6 +483,8 @@ def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -
 
     # cart changes of this turn
     if req.cart_added or req.cart_skipped:
+        if "human_request" in it:  # «человека и палатку»: the person is promised first, whatever else happens
+            r.add(t("human", lang).split(".")[0] + ".")
         if req.cart_added:
             r.add("cart_added", lines=_lines([(c.sku, c.qty) for c in req.cart_added]))
             for c in req.cart_added:

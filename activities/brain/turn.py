@@ -17,9 +17,10 @@ from decimal import Decimal
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.brain import draft_policy, morph, rules
+from activities.brain import draft_policy, morph, reader, rules
 from activities.brain.guard import check_reply as guard_check
 from activities.brain.llm import ChatModel, generate_draft, usage
+from activities.brain.reader import entities, items
 from activities.crm import metrics
 from activities.profiles import ProfileStore
 from catalog.render import cart_lines, cart_total, render_slots
@@ -30,6 +31,7 @@ from neuroseller import pii
 from workflows import ab, policy
 from workflows.types import (
     AnalyzeRequest,
+    BrainConfig,
     CartLine,
     CheckRequest,
     ComposeRequest,
@@ -53,6 +55,7 @@ NOT_ITEMS = frozenset({"discount", "human_request", "stop_word", "opt_out", "con
 QUIET = frozenset({"greeting", "thanks"})
 CART_WORDS = frozenset({"buy", "checkout", "need", "confirm"})
 SIMILAR_SCORE = 0.5
+SURE = 0.5  # a reader score below this is a side reading, not what the message is about
 _NOT_ITEMS_TEXT = re.compile(r"https?://\S+|\[card\]|\b\d{2}/\d{2}\b", re.I)  # links, card masks, dates
 _PARTS = re.compile(r"[,;+\n]|\s(?:и|а\s+также|плюс|ещё|еще|and|plus|also)\s", re.I)
 _LEADING_QTY = re.compile(
@@ -73,11 +76,27 @@ _FILLER = re.compile(r"^(а|и|ну|ок|окей|ладно|давай\w*|ну�
                      r"pls|сколько|what|how|many|much|штуки?)$", re.I)
 
 
+_UNIT_AFTER = re.compile(r"^\s*(шт|штук|меш|пач|упаков|набор|рулон|лист|коробк|банок|банки|бутыл|комплект|порци|"
+                         r"pcs|pieces|bags?|packs?|boxes|sets?|rolls?|units?)", re.I)
+
+
+def extract_quantity(text: str) -> int | None:
+    """The quantity asked for: the policy's figures and words, then any number word before a unit
+    («двадцать пять мешков»: the policy's own table stops at ten)."""
+    found = policy.extract_quantity(text)
+    if found is not None:
+        return found
+    for _start, end, value in entities.numbers_in(text):
+        if 0 < value <= 999 and _UNIT_AFTER.match(text[end:]):
+            return value
+    return None
+
+
 def only_units(query: str) -> bool:
     """The message names no product: only quantities, units and filler («давайте 12 мешков», "ok 9 pcs")."""
     words = re.findall(r"[A-Za-zА-Яа-яЁё²0-9]+", query)
     content = [w for w in words if not w.isdigit() and not _FILLER.match(w) and not _UNIT_WORDS.match(w)
-               and policy.extract_quantity(w) is None]
+               and extract_quantity(w) is None]
     return bool(words) and not content
 
 
@@ -126,7 +145,7 @@ def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) ->
     for part in _PARTS.split(query):
         if not part or not part.strip():
             continue
-        if prefer and only_units(part) and (qty := policy.extract_quantity(part) or _leading_qty(part)):
+        if prefer and only_units(part) and (qty := extract_quantity(part) or _leading_qty(part)):
             context = catalog.get(prefer[0])  # «ok 3 of them and a floor pump»: three of what we discussed
             if context is not None and context.sku not in seen:
                 seen.add(context.sku)
@@ -144,7 +163,7 @@ def requested_lines(catalog: Catalog, query: str, prefer: Sequence[str] = ()) ->
         if item.sku in seen:
             continue
         seen.add(item.sku)
-        qty = policy.extract_quantity(part) or 0
+        qty = extract_quantity(part) or 0
         if not qty and (m := _LEADING_QTY.match(part)):
             qty = int(m.group(1))
         if not qty and (m := _NUM_WORDS_RE.match(part)):
@@ -213,11 +232,12 @@ class TurnActivities:
     """Holds what a turn reads: the catalog (hot-reloaded), the profiles, the model and the secrets."""
 
     def __init__(self, catalog: Callable[[], Catalog], profiles: ProfileStore, model: ChatModel | None,
-                 secrets: Sequence[str] = ()) -> None:
+                 secrets: Sequence[str] = (), brain: BrainConfig | None = None) -> None:
         self._catalog = catalog
         self.profiles = profiles
         self.model = model
         self.secrets = list(secrets)
+        self.brain = brain or BrainConfig(provider=getattr(model, "provider", "llm") if model else "rules")
 
     @activity.defn(name="analyze_turn")
     async def analyze_turn(self, req: AnalyzeRequest) -> TurnAnalysis:
@@ -235,7 +255,8 @@ class TurnActivities:
         text = req.text or ""
         language = policy.detect_language(text, req.language or profile.default_language,
                                           sticky=req.language is not None)
-        intents = policy.detect_intents(text, profile)
+        reading = reader.read(text, language, profile)
+        intents = policy.detect_intents(text, reading.intents)
         contacts = pii.extract_contacts(text, profile.phone_region or region_of(catalog))
         name = contacts.name or (bare_name(text) if contacts.phone or contacts.email else None)
         card = pii.contains_card(text) or "[card]" in text
@@ -249,7 +270,7 @@ class TurnActivities:
         query = search_text(text)
         if name:  # «Иван, +7…»: a name is not a product
             query = " ".join(query.replace(name, " ").split())
-        quantity = policy.extract_quantity(query)
+        quantity = extract_quantity(query)
 
         hits = search(catalog, query, limit=5) if query.strip() else []
         bare = " ".join(w for w in query.split() if any(ch.isdigit() for ch in w) or morph.could_be_product(w))
@@ -281,14 +302,24 @@ class TurnActivities:
                 (both := _BOTH.search(text)) or ("confirm" not in it and _ALL.search(text))):
             requested = [CartLine(sku=i.sku, qty=0) for i in context[: 2 if both else 4]]
             matches = [fact(i) for i in context[: len(requested)]]
-        if not matches:
+        asking_item = bool(it & ASKING) or query.rstrip().endswith("?")
+        if matches and asking_item and not refers and (lacking := items.lacking_item(
+                query, [i for m in matches if (i := catalog.get(m.sku)) is not None], catalog)):
+            # «а сам квадрокоптер есть, не пропеллеры?»: the hits only share a word; offer them, never answer
+            unknown, similar, matches, requested = lacking, matches, [], []
+        if not matches and unknown is None:
             phrase = product_phrase(query)
             phrase = morph.product_words(phrase) if phrase else None
             if phrase and only_units(phrase):  # «утеплить 60 квадратов»: a unit is not a product
                 phrase = None
-            asking = bool(it & ASKING) or (query.rstrip().endswith("?") and not it - QUIET)
+            # the reader must see a question about an item, and the phrase must have a product head
+            # (a weekday, a unit or a verb phrase is no item: «в субботу?», «67 вт», "skip travelling")
+            asking = bool(it & ASKING) and items.could_be_item(phrase or "")
             about_terms = bool(it & {"delivery", "payment"}) and "availability" not in it  # «доставка в область?»
-            if phrase and asking and not it & NOT_ITEMS and not about_terms and not (refers or (context and quantity)):
+            # a side reading the model is unsure of («есть байдарки?» read as 0.26 discount) vetoes nothing
+            sure = {i for i in it if reading.scores.get(i, 1.0) >= SURE}
+            follows = refers or (context and quantity)
+            if phrase and asking and not sure & NOT_ITEMS and not about_terms and not follows:
                 unknown = phrase
             elif context and (it & CONTEXT_FOLLOWING or quantity or refers):
                 matches = [fact(context[0])]
@@ -311,7 +342,7 @@ class TurnActivities:
             language=language, intents=intents, matches=matches[:4], unknown_item=unknown,
             alternatives=alternatives, quantity=quantity, profile=profile, catalog_version=catalog.version,
             masked_text=pii.mask_pii(text), phone=contacts.phone, email=contacts.email, username=contacts.username,
-            customer_name=name, card_number=card, requested=requested, needs_human=needs_human)
+            customer_name=name, card_number=card, requested=requested, needs_human=needs_human, brain=self.brain)
 
     @staticmethod
     def _alternatives(catalog: Catalog, matches: list[ItemFact]) -> list[ItemFact]:

@@ -109,6 +109,19 @@ class Adversary:
         }[attack]
 
 
+_FAKE_READS = {"human_request": ("человек", "менеджер", "оператор", "manager", "human", "person"),
+               "legal_threat": ("суд", "юрист", "роспотребнадзор", "sue", "lawyer", "court"),
+               "complaint": ("сломан", "broken", "ужасн", "terrible")}
+
+
+def model_reading(body: dict[str, Any]) -> dict[str, Any]:
+    """What a model reading the last customer message would return: keyword intents and a typed contact."""
+    text = last_user_text(body).lower()
+    intents = [name for name, words in _FAKE_READS.items() if any(w in text for w in words)]
+    contact = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d\s()-]{8,}\d", text)
+    return {"intents": intents, "items": [], "contact": contact.group(0) if contact else None}
+
+
 ScriptSpec = deque[str] | list[str] | Script | Adversary | None
 
 
@@ -186,6 +199,8 @@ class ScriptedLLMServer:
             text = script.popleft() if isinstance(script, deque) else script.pop(0)
         else:
             text = facts_reply(rec.json)
+        if "READING:" in system_text(rec.json) and "READING:" not in text:
+            text = f"{text}\nREADING: {json.dumps(model_reading(rec.json), ensure_ascii=False)}"
         self.replies.append(text)
         return text
 

@@ -8,6 +8,7 @@ failure becomes an `ApplicationError` whose type tells the retry policy what to 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from temporalio.exceptions import ApplicationError
 
 from activities.brain.prompt import build_messages
+from activities.brain.reader import entities
+from activities.brain.reader.corpus import INTENTS
 from catalog.render import find_slots
-from workflows.types import Draft, ReplyRequest
+from workflows.types import Draft, ModelReading, ReplyRequest
 
 if TYPE_CHECKING:
     from neuroseller.settings import Settings
@@ -94,13 +97,40 @@ def make_model(settings: Settings) -> ChatModel | None:
     return None
 
 
+_READING_RE = re.compile(r"\n?\s*READING:\s*(.*)$", re.S)
+
+
+def split_reading(text: str) -> tuple[str, ModelReading | None]:
+    """The reply without its trailing `READING: {...}` line, and that line as a validated reading.
+
+    Intents outside the closed list are dropped; a contact counts only when the reader's own phone
+    or e-mail definition accepts it (the model may misread digits).
+    """
+    m = _READING_RE.search(text)
+    if not m:
+        return text, None
+    body = text[: m.start()].rstrip()
+    try:
+        raw = json.loads(m.group(1))
+    except ValueError:
+        return body, None
+    if not isinstance(raw, dict):
+        return body, None
+    contact = str(raw.get("contact") or "")
+    intents = [i for i in raw.get("intents") or [] if isinstance(i, str) and i in INTENTS]
+    items = [str(i)[:80] for i in raw.get("items") or [] if i][:5]
+    email = entities.valid_email(contact) if "@" in contact else None
+    phone = entities.phone_e164(contact, "RU") if contact and not email else None
+    return body, ModelReading(intents=intents, items=items, phone=phone, email=email)
+
+
 async def generate_draft(req: ReplyRequest, model: ChatModel) -> Draft:
-    """Prompt the model and return its slot text unrendered; the guard renders and checks it."""
-    text = clean_completion(await model.complete(build_messages(req)))
+    """Prompt the model and return its slot text unrendered (the guard renders and checks it) and its reading."""
+    text, reading = split_reading(clean_completion(await model.complete(build_messages(req))))
     if not text:
         raise unavailable("empty completion")
     skus: dict[str, str] = {}  # upper → first spelling: the catalog matches SKUs case-insensitively
     for slot in find_slots(text):
         if slot.sku:
             skus.setdefault(slot.sku.upper(), slot.sku)
-    return Draft(text=text, provider=getattr(model, "provider", "llm"), skus=list(skus.values()))
+    return Draft(text=text, provider=getattr(model, "provider", "llm"), skus=list(skus.values()), reading=reading)
