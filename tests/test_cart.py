@@ -80,4 +80,7 @@ def test_events_and_a_lost_lead_reopening() -> None:
     assert s.lead.status == LeadStatus.CART
     s = state({"T": 1})
     out = update_cart(s, analysis("отмена"), {"cancel"})
-    assert out.events == [("cart_cancelled", {})] and s.lead.status == LeadStatus.LOST
+    assert out.events == [("cart_cancelled", {}), ("refusal", {"kind": "lost", "reason": "cancelled"})]
+    assert s.lead.status == LeadStatus.LOST
+    out = update_cart(state(), analysis("нет, не надо"), {"refuse"})
+    assert out.events == [("refusal", {"kind": "no_thanks"})]

@@ -26,8 +26,8 @@ class CartOutcome(BaseModel):
     skipped: list[str] = Field(default_factory=list)
     events: list[tuple[str, dict[str, str]]] = Field(default_factory=list)
 
-    def event(self, kind: str, **data: str) -> None:
-        self.events.append((kind, data))
+    def event(self, event_kind: str, /, **data: str) -> None:
+        self.events.append((event_kind, data))
 
 
 def update_cart(s: LeadState, a: TurnAnalysis, intents: set[str]) -> CartOutcome:

@@ -593,7 +593,7 @@ class LeadWorkflow(ProactiveMixin):
         self._batch().messages.append(MessageRecord(key=f"{s.lead_id}:m:{s.log_seq}", lead_id=s.lead_id,
                                                     role=role, text=text, at=entry.at))
 
-    def _event(self, event_kind: str, **data: str) -> None:
+    def _event(self, event_kind: str, /, **data: str) -> None:
         s = self._s
         s.log_seq += 1
         self._batch().events.append(EventRecord(key=f"{s.lead_id}:e:{s.log_seq}", lead_id=s.lead_id, kind=event_kind,
