@@ -50,13 +50,29 @@ def _model(features: str) -> intent_model.IntentModel:
     return intent_model.load(features)
 
 
+# sentence ends: each sentence of a message is also read on its own
+_SENTENCES = re.compile(r"(?<=[?!.;])\s+|\n+")
+
+
+def clauses(text: str) -> list[str]:
+    """The message and, when it has several sentences, each of them («…есть в наличии? и как оплатить?»).
+
+    A bag-of-n-grams model scores a message as a whole, so a short second question drowns in a long
+    first one; reading each sentence too lets every question in a message count.
+    """
+    parts = [p.strip() for p in _SENTENCES.split(text.strip()) if len(p.split()) >= 2]
+    return [text, *parts] if len(parts) > 1 else [text]
+
+
 def read(text: str, lang: str = "ru", profile: Profile | None = None) -> Reading:
-    """Intents of one message. `lang` is kept for the interface: the model is bilingual."""
+    """Intents of one message (the union over its sentences). `lang` is kept for the interface: the
+    model is bilingual."""
     del lang
     model = _model(features())
-    row = model.scores([text])[0]
-    intents = [name for name, s in zip(model.intents, row, strict=True) if s >= model.thresholds[name]]
-    scores = {name: round(float(s), 3) for name, s in zip(model.intents, row, strict=True)
+    rows = model.scores(clauses(text))
+    best = [max(float(r[i]) for r in rows) for i in range(len(model.intents))]
+    intents = [name for name, s in zip(model.intents, best, strict=True) if s >= model.thresholds[name]]
+    scores = {name: round(s, 3) for name, s in zip(model.intents, best, strict=True)
               if s >= 0.2 or name in intents}
     if "opt_out" not in intents and _OPT_OUT.search(text):  # exact phrases are certain
         intents.append("opt_out")
