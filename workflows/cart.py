@@ -74,7 +74,9 @@ def update_cart(s: LeadState, a: TurnAnalysis, intents: set[str]) -> CartOutcome
     explicit = "buy" in intents or ("need" in intents and bool(a.quantity or any(r.qty for r in a.requested)))
     remembered = list(s.pending) or ([CartLine(sku=s.offered_sku, qty=0)] if s.offered_sku else []) or (
         [CartLine(sku=s.last_skus[0], qty=0)] if s.last_skus else [])
-    if explicit or ("checkout" in intents and not s.cart):
+    # «как оплатить?» next to «есть в наличии?» asks; it does not put the item in the cart
+    asks = bool(intents & {"price", "availability"}) and "?" in (a.masked_text or "")
+    if explicit or ("checkout" in intents and not s.cart and not asks):
         lines = list(a.requested)
         if not lines:  # nothing named now: what was named or offered before («тогда большие, беру»)
             lines = remembered
