@@ -152,6 +152,10 @@ async def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             running_worker(settings, address, db) as client:
         if db is None:
             settings = settings.model_copy(update={"persist_leads": False})
+        if settings.voice_enabled:  # the voice gateway runs beside Telegram / the chat until `up` stops
+            from workers.voice_gateway import run_gateway as run_voice
+
+            _voice = asyncio.create_task(run_voice(settings, client=client, database=db))  # ends with `up`
         if settings.telegram_configured:
             from workers.telegram_gateway import run_gateway
 
@@ -262,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", nargs="?")
     c.set_defaults(func=cmd_profile_check)
 
-    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway"):
+    for module in ("workers.leads_cli", "workers.operator_cli", "workers.telegram_gateway", "workers.voice_gateway"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as err:  # pragma: no cover - optional extra not installed
