@@ -71,7 +71,7 @@ async def phrases(tts, tmp_path_factory) -> dict[str, Path]:
     """The caller's recorded phrases: Russian by festival, English by espeak-ng."""
     out = tmp_path_factory.mktemp("phrases")
     texts = {"ru_tent": ("Сколько стоит палатка на двоих?", "ru"),
-             "en_tent": ("How much is the tent for two?", "en"),
+             "en_tent": ("How much is the camping tent for two people?", "en"),
              "ru_lamp": ("А налобный фонарь есть?", "ru")}
     paths = {}
     for key, (text, lang) in texts.items():
