@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> dict:
                 phrase["hung_up_mid_answer"] = True
                 result["phrases"].append(phrase)
                 break
-            wait(lambda: line.quiet_for(1.0) or line.gone.is_set(), args.timeout)
+            listen = args.listen_ms / 1000 if args.listen_ms else args.timeout
+            wait(lambda: line.quiet_for(1.0) or line.gone.is_set(), listen)
             answer = [lvl for at, lvl in list(line.heard) if first and at >= first]
             phrase["answer_ms"] = round(sum(1 for lvl in answer if lvl > SPEECH_RMS) * 20, 1)
             result["phrases"].append(phrase)
@@ -129,7 +130,9 @@ def main() -> None:
     parser.add_argument("--phrase", action="append", default=[])
     parser.add_argument("--codec", default="PCMA/8000")
     parser.add_argument("--timeout", type=float, default=30.0)
-    parser.add_argument("--hang-up-after-ms", type=int, default=0)
+    parser.add_argument("--hang-up-after-ms", type=int, default=0, help="hang up this long into the answer")
+    parser.add_argument("--listen-ms", type=int, default=0,
+                        help="listen to an answer at most this long, then go on (speaking over it = barge-in)")
     parser.add_argument("--linger", type=float, default=0.0, help="stay on the line (silence) this long at the end")
     parser.add_argument("--record")
     parser.add_argument("--out")

@@ -89,6 +89,7 @@ class VoiceGateway:
         self.profiles = ProfileStore(settings.profiles_dir)
         self.sessions: dict[str, CallSession] = {}
         self.finished: list[CallRecord] = []
+        self.ended: list[CallSession] = []  # the last calls' sessions, for their timings (benchmark, tests)
         self.phone = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -245,6 +246,7 @@ class VoiceGateway:
         if self.sessions.pop(session.call_id, None) is None:
             return
         await session.close(reason)
+        self.ended = [*self.ended, session][-50:]
         record = CallRecord(
             call_id=session.call_id, lead_id=session.lead_id, direction=session.direction,
             phone=session.caller if session.caller.startswith("+") else None, transport=session.transport,

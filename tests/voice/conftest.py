@@ -101,7 +101,8 @@ def voice_settings(db: Database, tmp: Path, **overrides: object) -> Settings:
 
 
 async def sip_call(target: str, *phrase: Path, caller: str = "+79120000001", hang_up_after_ms: int = 0,
-                   timeout: float = 40.0, linger: float = 0.0, record: Path | None = None) -> dict:
+                   timeout: float = 40.0, linger: float = 0.0, record: Path | None = None,
+                   listen_ms: int = 0) -> dict:
     """Run the loopback PJSUA2 caller (its own process) and return its JSON report."""
     args = [sys.executable, "-m", "benchmarks.sip_caller", "--target", target, "--caller", caller,
             "--timeout", str(timeout)]
@@ -111,6 +112,8 @@ async def sip_call(target: str, *phrase: Path, caller: str = "+79120000001", han
         args += ["--hang-up-after-ms", str(hang_up_after_ms)]
     if linger:
         args += ["--linger", str(linger)]
+    if listen_ms:
+        args += ["--listen-ms", str(listen_ms)]
     if record:
         args += ["--record", str(record)]
     proc = await asyncio.create_subprocess_exec(*args, cwd=ROOT, stdout=asyncio.subprocess.PIPE,

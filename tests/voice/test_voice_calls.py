@@ -64,7 +64,8 @@ async def test_caller_asks_a_price_in_russian_and_hears_the_catalog_price(tempor
                                                                           voice_db, tmp_path) -> None:
     back = tmp_path / "answer.wav"
     before = len(gateway.finished)
-    report = await sip_call(target(gateway), phrases["ru_tent"], caller="+79120000011", record=back)
+    report = await sip_call(target(gateway), phrases["ru_tent"], caller="+79120000011", record=back,
+                            listen_ms=2500)
     await finished(gateway, before + 1)
     call = gateway.finished[-1]
 
@@ -101,7 +102,7 @@ async def test_english_caller_is_understood_and_answered_in_english(temporal_env
     gateway.settings = settings.model_copy(update={"voice_language": "en"})
     try:
         before = len(gateway.finished)
-        report = await sip_call(target(gateway), phrases["en_tent"], caller="+79120000012")
+        report = await sip_call(target(gateway), phrases["en_tent"], caller="+79120000012", listen_ms=1500)
         await finished(gateway, before + 1)
     finally:
         gateway.settings = settings
@@ -124,7 +125,7 @@ async def test_hang_up_mid_answer_leaves_the_lead_consistent(temporal_env, gatew
     assert state.turns == 1 and [e.role for e in state.transcript] == ["customer", "bot"]
     assert state.calls[-1].call_id == call.call_id
     # the lead takes the next call as a continuation
-    report = await sip_call(target(gateway), phrases["ru_lamp"], caller="+79120000013")
+    report = await sip_call(target(gateway), phrases["ru_lamp"], caller="+79120000013", listen_ms=1000)
     await finished(gateway, before + 2)
     state = await lead_state(temporal_env, call.lead_id)
     assert state.turns == 2 and len(state.calls) == 2
@@ -140,7 +141,7 @@ async def test_a_known_customer_s_call_goes_to_their_telegram_lead(temporal_env,
         lead_id="lead-tg-5550001", workflow_id="lead-tg-5550001", channel="tg", chat_id="5550001",
         phone="+79120000014", created_at=datetime.now(UTC), updated_at=datetime.now(UTC))))
     before = len(gateway.finished)
-    await sip_call(target(gateway), phrases["ru_tent"], caller="+79120000014")
+    await sip_call(target(gateway), phrases["ru_tent"], caller="+79120000014", listen_ms=1000)
     await finished(gateway, before + 1)
     call = gateway.finished[-1]
     assert call.lead_id == "lead-tg-5550001"
@@ -170,7 +171,14 @@ async def test_silence_gets_one_prompt_then_a_goodbye_and_the_bot_hangs_up(tempo
     assert call.phrases == 0
 
 
-async def test_outbound_call_requested_by_the_workflow_reaches_the_customer(temporal_env, gateway, phrases,
-                                                                            tmp_path: Path) -> None:
-    """`request_call` → `place_call` on the voice queue → the gateway dials a loopback PJSUA2 phone."""
-    pytest.skip("needs an answering loopback phone")
+async def test_caller_speaking_over_the_answer_barges_in_and_is_answered(temporal_env, gateway, phrases) -> None:
+    before = len(gateway.finished)
+    report = await sip_call(target(gateway), phrases["ru_tent"], phrases["ru_lamp"], caller="+79120000016",
+                            listen_ms=1200)
+    await finished(gateway, before + 1)
+    session = gateway.ended[-1]
+    assert len(report["phrases"]) == 2 and report["phrases"][1]["first_answer"] is not None
+    assert session.barge_ins >= 1, "the second phrase interrupted the first answer"
+    assert session.stt.phrase == 2
+    state = await lead_state(temporal_env, gateway.finished[-1].lead_id)
+    assert state.turns == 2 and "фонар" in state.transcript[2].text.lower()
