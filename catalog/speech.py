@@ -29,7 +29,7 @@ _NUM = r"\d{1,3}(?:[ \u00a0\u202f,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _MONEY_AFTER = re.compile(rf"(?P<num>{_NUM})\s?(?P<cur>₽|руб\.?|RUB|USD|EUR|\$|€)")
 _MONEY_BEFORE = re.compile(rf"(?P<cur>\$|€)(?P<num>{_NUM})")
 _TIMES = re.compile(r"\s*×\s*(\d+)\s*=\s*")
-_PIECES = re.compile(r"(\d+)\s*шт\.?")
+_PIECES = re.compile(r"(\d+)\s*шт(\.?)(?!\w)(?=(\s*\S)?)")
 _BARE_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w])")
 _BULLET = re.compile(r"^\s*(?:[-•*·–—]|\d+[.)])\s+", re.M)
 _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
@@ -61,9 +61,18 @@ def _parse_amount(raw: str, lang: str) -> Decimal | None:
 
 
 def number_words(n: int, lang: str, *, feminine: bool = False) -> str:
+    """Cardinal in words, without the commas num2words puts in ("seven thousand, nine hundred")."""
     if lang == "en":
-        return num2words(n, lang="en")
+        return num2words(n, lang="en").replace(",", "")
     return num2words(n, lang="ru", gender="f") if feminine else num2words(n, lang="ru")
+
+
+def _pieces(m: re.Match) -> str:
+    n = int(m.group(1))
+    word = ru_plural(n, ("штука", "штуки", "штук"))
+    after = m.group(3) or ""
+    ends = bool(m.group(2)) and (not after.strip() or after.strip()[0].isupper())
+    return f"{number_words(n, 'ru', feminine=True)} {word}{'.' if ends else ''}"
 
 
 def money_words(amount: Decimal, currency: str, lang: str) -> str:
@@ -103,20 +112,24 @@ def speakable(text: str, lang: str) -> str:
     lang = "en" if lang == "en" else "ru"
     out = _EMOJI.sub("", text)
     out = _BULLET.sub("", out)
+    out = re.sub(r":\s*\n+\s*", ": ", out)
     out = re.sub(r"\s*\n+\s*", ". ", out)
     out = _MONEY_BEFORE.sub(lambda m: _money(m, lang), out)
     out = _MONEY_AFTER.sub(lambda m: _money(m, lang), out)
-    out = _TIMES.sub(lambda m: f" — {m.group(1)} {'pieces' if lang == 'en' else 'штуки'}, итого "
+    out = _TIMES.sub(lambda m: f", {number_words(int(m.group(1)), 'ru', feminine=True)} "
+                     f"{ru_plural(int(m.group(1)), ('штука', 'штуки', 'штук'))}, итого "
                      if lang != "en" else f", {m.group(1)} pieces, total ", out)
-    out = _PIECES.sub(lambda m: f"{m.group(1)} {ru_plural(int(m.group(1)), ('штука', 'штуки', 'штук'))}", out)
+    out = _PIECES.sub(_pieces, out)
     out = out.replace("(вместо ", ", вместо ").replace("(was ", ", was ")
-    out = out.replace("%", " процентов" if lang != "en" else " percent").replace("&", " и " if lang != "en" else " and ")
-    out = out.replace("№", "номер " if lang != "en" else "number ").replace("+", " плюс " if lang != "en" else " plus ")
+    ru = lang != "en"
+    out = out.replace("%", " процентов" if ru else " percent").replace("&", " и " if ru else " and ")
+    out = out.replace("№", "номер " if ru else "number ").replace("+", " плюс " if ru else " plus ")
     out = _BARE_NUMBER.sub(lambda m: _bare_number(m, lang), out)
     out = _DROP.sub("", out).replace("(", ", ").replace(")", "").replace("—", ",").replace("–", ",")
     out = re.sub(r"\s+([,.!?])", r"\1", out)
     out = re.sub(r"([,.!?])(?:\s*[,.])+", r"\1", out)
     out = re.sub(r"\.{2,}", ".", out)
+    out = re.sub(r"([:;,])\s*\.", r"\1", out)
     return re.sub(r"\s{2,}", " ", out).strip(" ,")
 
 
