@@ -98,8 +98,9 @@ async def test_speculative_transcript_is_dropped_when_speech_resumes(vad_model, 
 async def test_without_speculation_the_phrase_is_transcribed_at_the_turn_end(vad_model, stt, tts) -> None:
     pcm = await speech(tts, "Здравствуйте")
     out = Collect()
-    await feed(Pipeline([VADProcessor(vad_model), STTProcessor(stt, lambda: "ru", speculative=False), out]), pcm,
-               start=0.0)
+    proc = STTProcessor(stt, lambda: "ru", speculative=False)
+    await feed(Pipeline([VADProcessor(vad_model), proc, out]), pcm, start=0.0)
+    await proc.idle()
     [t] = out.of(Transcript)
     assert not t.speculative and t.text
 

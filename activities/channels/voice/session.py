@@ -135,7 +135,7 @@ class TurnProcessor(FrameProcessor):
             self.session.barge_ins += 1
             await self.push(Interrupt())
         elif isinstance(frame, TurnEnded):
-            self.session.timing(self.session.stt.phrase + 1).turn_end = frame.at
+            self.session.turn_ends.append(frame.at)
         elif isinstance(frame, Transcript):
             task = asyncio.create_task(self._answer(frame))
             self._tasks.add(task)
@@ -147,7 +147,7 @@ class TurnProcessor(FrameProcessor):
         s = self.session
         timing = s.timing(t.phrase)
         timing.speech_end, timing.stt_ms, timing.speculative = t.speech_end, t.stt_ms, t.speculative
-        timing.turn_end = timing.turn_end or t.at
+        timing.turn_end = next((at for at in s.turn_ends if at >= t.speech_end), t.at)
         s.lines.append(CallLine("customer", t.text))
         async with self._lock:
             started = time.monotonic()
@@ -243,13 +243,14 @@ class CallSession:
         self.playback = Playback(self)
         self.pipeline = Pipeline([self.vad, self.stt, self.turns, self.tts, self.playback])
         self.timings: dict[int, PhraseTiming] = {}
+        self.turn_ends: list[float] = []
         self.lines: list[CallLine] = []
         self.barge_ins = 0
         self.started_at = datetime.now(UTC)
         self.ended_at: datetime | None = None
         self.end_reason = ""
         self.ended = asyncio.Event()
-        self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._inbox: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
         self._rec_in: list[bytes] = []
         self._rec_out: list[bytes] = []
         self._tasks: list[asyncio.Task] = []
@@ -264,7 +265,8 @@ class CallSession:
     # ---- transport side (any thread) ----------------------------------------------------------
 
     def feed_threadsafe(self, pcm: bytes) -> None:
-        self.loop.call_soon_threadsafe(self._inbox.put_nowait, pcm)
+        """From the media thread; stamped on arrival, so a busy event loop does not shift the timings."""
+        self.loop.call_soon_threadsafe(self._inbox.put_nowait, (pcm, time.monotonic()))
 
     def pull(self) -> bytes:
         pcm = self.playback.pull()
@@ -292,13 +294,14 @@ class CallSession:
                                          then_hang_up=then_hang_up))
 
     async def feed(self, pcm: bytes) -> None:
-        await self._inbox.put(pcm)
+        await self._inbox.put((pcm, time.monotonic()))
 
     async def _feed(self) -> None:
-        while (pcm := await self._inbox.get()) is not None:
+        while (item := await self._inbox.get()) is not None:
+            pcm, at = item
             if self.config.recording is not None:
                 self._rec_in.append(pcm)
-            await self.pipeline.process(AudioIn(pcm=pcm))
+            await self.pipeline.process(AudioIn(pcm=pcm, at=at))
 
     async def _watch_silence(self) -> None:
         """"Are you there?" once after `silence_s` of nobody speaking, then a polite goodbye."""
@@ -306,7 +309,8 @@ class CallSession:
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
-            if self.vad.in_turn or self.bot_speaking() or self.tts.busy() or self.turns.busy():
+            if (self.vad.in_turn or self.bot_speaking() or self.tts.busy() or self.turns.busy()
+                    or self.stt._pending):
                 quiet_since = now
                 continue
             if self.vad.last_speech != heard:  # the caller answered: the next silence starts afresh

@@ -113,6 +113,8 @@ class STTProcessor(FrameProcessor):
         self._guess: asyncio.Task[str] | None = None
         self._guess_len = 0
         self.phrase = 0
+        self._pending: set[asyncio.Task] = set()
+        self._order = asyncio.Lock()
         self.dropped = 0  # speculative transcriptions thrown away because speech resumed
 
     async def process(self, frame: Frame) -> None:
@@ -130,8 +132,15 @@ class STTProcessor(FrameProcessor):
             self._guess_len = len(self._speech)
             self._guess = asyncio.create_task(self.stt.transcribe(self._samples(), self.language()))
         elif isinstance(frame, TurnEnded) and self._collecting:
+            # transcribe off the audio path: VAD (and so barge-in) keeps listening meanwhile
+            self._collecting = False
+            samples, self._speech = self._samples(), []
+            guess, self._guess = self._guess, None
             await self.push(frame)
-            return await self._finish(frame)
+            task = asyncio.create_task(self._finish(frame, samples, guess))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            return
         await self.push(frame)
 
     def _samples(self) -> np.ndarray:
@@ -143,23 +152,28 @@ class STTProcessor(FrameProcessor):
             self._guess = None
             self.dropped += 1
 
-    async def _finish(self, end: TurnEnded) -> None:
-        self._collecting = False
+    async def _finish(self, end: TurnEnded, samples: np.ndarray, guess: asyncio.Task[str] | None) -> None:
         started = time.monotonic()
-        guess, self._guess = self._guess, None
-        speculative = guess is not None
-        text = await guess if guess is not None else await self.stt.transcribe(self._samples(), self.language())
-        self._speech = []
+        language = self.language()
+        text = await guess if guess is not None else await self.stt.transcribe(samples, language)
         stt_ms = (time.monotonic() - started) * 1000
-        if not text or not any(ch.isalnum() for ch in text):
-            return
-        self.phrase += 1
-        await self.push(Transcript(text=text, phrase=self.phrase, speech_end=end.speech_end, stt_ms=stt_ms,
-                                   speculative=speculative))
+        async with self._order:  # phrases leave in the order they were spoken
+            if not text or not any(ch.isalnum() for ch in text):
+                return
+            self.phrase += 1
+            await self.push(Transcript(text=text, phrase=self.phrase, speech_end=end.speech_end, stt_ms=stt_ms,
+                                       speculative=guess is not None))
+
+    async def idle(self) -> None:
+        """Wait for the transcriptions in flight (tests)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
 
     async def close(self) -> None:
         if self._guess is not None:
             self._guess.cancel()
+        for task in list(self._pending):
+            task.cancel()
 
 
 def seconds(samples: np.ndarray) -> float:
