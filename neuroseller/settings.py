@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     sip_password: SecretStr | None = None
     sip_codecs: str = "PCMA/8000,PCMU/8000"
     sip_rtp_port: int = 0
-    webrtc_port: int | None = None  # serve the "call the shop" page on 127.0.0.1:PORT
+    webrtc_port: int | None = None  # serve the "call the shop" page on WEBRTC_HOST:PORT (0 = any free port)
+    webrtc_host: str = "127.0.0.1"
+    webrtc_ice_addresses: str = ""  # ICE host candidates only on these addresses (e.g. the public IP; 127.0.0.1)
 
     # operations
     log_level: str = "INFO"

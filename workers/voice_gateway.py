@@ -91,6 +91,7 @@ class VoiceGateway:
         self.finished: list[CallRecord] = []
         self.ended: list[CallSession] = []  # the last calls' sessions, for their timings (benchmark, tests)
         self.phone = None
+        self.web_port = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
 
@@ -139,6 +140,8 @@ class VoiceGateway:
             except Exception:  # PostgreSQL down: the call still goes to a (phone) lead
                 log.exception("could not look the caller up in the CRM")
         customer = Customer(phone=phone if phone.startswith("+") else None)
+        if phone.startswith("web:"):  # a browser visitor without a number
+            return lead_input(s, channel="web", chat_id=phone[4:], customer=customer)
         if known is not None:
             lead_id, channel, chat_id = known
             queue = s.telegram_task_queue if channel == "tg" else None
@@ -242,6 +245,9 @@ class VoiceGateway:
 
             await session.turns.process(Transcript(text=text, phrase=session.stt.phrase, speech_end=0.0))
 
+    async def end_call(self, session: CallSession, reason: str) -> None:
+        await self._end(session, reason)
+
     async def _end(self, session: CallSession, reason: str) -> None:
         if self.sessions.pop(session.call_id, None) is None:
             return
@@ -306,10 +312,20 @@ async def open_gateway(settings: Settings, client: Client, engines: VoiceEngines
     gateway = VoiceGateway(settings, client, engines, store=store, deliver=deliver)
     if sip:
         await gateway.start_sip()
+    web = None
+    if settings.webrtc_port is not None:
+        from activities.channels.voice.webrtc import WebRTCServer, pin_ice_addresses
+
+        pin_ice_addresses([a.strip() for a in settings.webrtc_ice_addresses.split(",") if a.strip()])
+        web = WebRTCServer(gateway, settings.webrtc_host, settings.webrtc_port)
+        gateway.web_port = await web.start()
+        log.info("voice gateway: \"call the shop\" page on http://%s:%s/", settings.webrtc_host, gateway.web_port)
     try:
         async with Worker(client, task_queue=settings.voice_task_queue, activities=[gateway.place_call]):
             yield gateway
     finally:
+        if web is not None:
+            await web.stop()
         await gateway.stop()
 
 

@@ -250,6 +250,9 @@ class CallSession:
         self.ended_at: datetime | None = None
         self.end_reason = ""
         self.ended = asyncio.Event()
+        self.started = False
+        self.lead_id = ""
+        self.transport = "sip"
         self._inbox: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
         self._rec_in: list[bytes] = []
         self._rec_out: list[bytes] = []
