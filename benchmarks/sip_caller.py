@@ -67,14 +67,31 @@ def wait(cond, timeout: float) -> bool:
 
 
 def run(args: argparse.Namespace) -> dict:
-    phone = SipPhone(SipConfig(bind="127.0.0.1", port=0, user=args.caller, codecs=[args.codec]))
-    phone.start()
     line = Line()
+    handlers = CallHandlers(audio=line.audio, pull=line.pull, connected=line.connected.set,
+                            disconnected=lambda reason: (setattr(line, "reason", reason), line.gone.set()))
+    incoming: list = []
+
+    def answer(call) -> None:  # --answer: the customer's phone rings and is picked up
+        call.handlers = handlers
+        incoming.append(call)
+        phone.answer(call, 200)
+
+    phone = SipPhone(SipConfig(bind="127.0.0.1", port=args.port, user=args.caller, codecs=[args.codec]),
+                     on_incoming=answer if args.answer else None)
+    phone.start()
+    print(json.dumps({"listening": phone.port}), flush=True)
     result: dict = {"phrases": [], "connected": False}
     try:
-        handlers = CallHandlers(audio=line.audio, pull=line.pull, connected=line.connected.set,
-                                disconnected=lambda reason: (setattr(line, "reason", reason), line.gone.set()))
-        call = phone.dial(args.target, handlers).result(timeout=10)
+        if args.answer:
+            wait(lambda: bool(incoming), args.timeout)
+            call = incoming[0] if incoming else None
+            if call is None:
+                result["error"] = "nobody called"
+                return result
+            result["from"] = call.remote
+        else:
+            call = phone.dial(args.target, handlers).result(timeout=10)
         if not line.connected.wait(args.timeout):
             result["error"] = "not answered"
             return result
@@ -125,7 +142,9 @@ def run(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", required=True)
+    parser.add_argument("--target", default="")
+    parser.add_argument("--answer", action="store_true", help="wait for a call on --port and answer it")
+    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--caller", default="+79120000001")
     parser.add_argument("--phrase", action="append", default=[])
     parser.add_argument("--codec", default="PCMA/8000")

@@ -184,8 +184,8 @@ class VoiceGateway:
                           silence_s=s.voice_silence_seconds, recording=recording)
 
     async def open_session(self, call_id: str, number: str, *, transport: str, direction: str = "inbound",
-                           hang_up: Callable[[], None] | None = None) -> CallSession:
-        inp = await self.lead_for(number)
+                           hang_up: Callable[[], None] | None = None, inp: LeadInput | None = None) -> CallSession:
+        inp = inp or await self.lead_for(number)
         language = self.language_for(inp)
 
         async def deliver(text: str, phrase: int) -> TurnReply:
@@ -285,12 +285,18 @@ class VoiceGateway:
 
         if self.phone is None:
             return CallResult(ok=False, reason="SIP is not running")
+        from workers.client import lead_input
+
         number = normalize_phone(req.phone) or req.phone
-        call_id = f"out-{activity.info().workflow_id}-{activity.info().activity_id}"
+        lead_id = activity.info().workflow_id
+        call_id = f"out-{lead_id}-{activity.info().activity_id}"
         if call_id in self.sessions:
             return CallResult(ok=True, call_id=call_id)  # a retried activity: the call is already up
+        _, channel, chat_id = (lead_id.split("-", 2) + ["", ""])[:3]
+        inp = lead_input(self.settings, channel=channel or "phone", chat_id=chat_id or number, workflow_id=lead_id,
+                         customer=Customer(phone=number if number.startswith("+") else None))
         holder: dict = {}
-        session = await self.open_session(call_id, number, transport="sip", direction="outbound",
+        session = await self.open_session(call_id, number, transport="sip", direction="outbound", inp=inp,
                                           hang_up=lambda: self.phone.hang_up(holder["call"]))
         if req.language in ("ru", "en"):
             session.language = req.language

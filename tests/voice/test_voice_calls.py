@@ -182,3 +182,29 @@ async def test_caller_speaking_over_the_answer_barges_in_and_is_answered(tempora
     assert session.stt.phrase == 2
     state = await lead_state(temporal_env, gateway.finished[-1].lead_id)
     assert state.turns == 2 and "фонар" in state.transcript[2].text.lower()
+
+
+async def test_outbound_call_requested_by_the_workflow_reaches_the_customer(temporal_env, gateway, phrases) -> None:
+    """`request_call` → `place_call` on the voice queue → the gateway dials the customer's (loopback) phone."""
+    from workers.client import lead_input, send_message
+    from workers.devserver import free_port
+    from workflows.types import CallRequest, IncomingMessage
+
+    inp = lead_input(gateway.settings, channel="local", chat_id="callback-1")
+    await send_message(temporal_env.client, inp, IncomingMessage(text="Перезвоните мне", message_id="cb1"))
+    port = free_port()
+    phone = asyncio.create_task(sip_call("", phrases["ru_tent"], caller="+79120000021", answer_on=port,
+                                         listen_ms=1000))
+    await asyncio.sleep(1.0)  # the phone is up
+    before = len(gateway.finished)
+    await temporal_env.client.get_workflow_handle(inp.state.lead_id).signal(
+        "request_call", CallRequest(phone=f"sip:+79120000021@127.0.0.1:{port}",
+                                    task_queue=gateway.settings.voice_task_queue))
+    report = await phone
+    await finished(gateway, before + 1)
+    call = gateway.finished[-1]
+    assert report["connected"] and report["phrases"][0]["first_answer"] is not None
+    assert call.direction == "outbound" and call.lead_id == inp.state.lead_id and call.phrases == 1
+    state = await lead_state(temporal_env, inp.state.lead_id)
+    assert state.turns == 2 and "палатк" in state.transcript[2].text.lower()
+    assert state.calls[-1].direction == "outbound"
