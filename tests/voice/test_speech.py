@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.render import price_text
 from catalog.loader import load_csv
+from catalog.render import price_text
 from catalog.speech import money_words, ru_plural, sentences, speakable
 from tests.conftest import SAMPLE_CATALOG
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import wave
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 

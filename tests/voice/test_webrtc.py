@@ -58,7 +58,7 @@ async def test_browser_visitor_talks_to_the_seller_over_webrtc_on_loopback(tempo
 
     settings = voice_settings(voice_db, tmp_path, webrtc_port=0, webrtc_ice_addresses="127.0.0.1",
                               voice_greeting_ru="Алло!", persist_leads=False)
-    samples, rate = read_wav(phrases["ru_tent"])
+    samples, _rate = read_wav(phrases["ru_tent"])
     mic = Microphone(to_pcm(samples), after_s=1.5)
     heard: list[tuple[float, float]] = []
     async with build_worker(temporal_env.client, settings, catalog=lambda: CATALOG,

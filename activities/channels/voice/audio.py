@@ -29,7 +29,7 @@ def to_pcm(samples: np.ndarray) -> bytes:
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int = RATE) -> np.ndarray:
     if src_rate == dst_rate or samples.size == 0:
         return samples.astype(np.float32, copy=False)
-    n = int(round(samples.size * dst_rate / src_rate))
+    n = round(samples.size * dst_rate / src_rate)
     x_old = np.arange(samples.size, dtype=np.float64) / src_rate
     x_new = np.arange(n, dtype=np.float64) / dst_rate
     return np.interp(x_new, x_old, samples).astype(np.float32)

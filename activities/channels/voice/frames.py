@@ -8,6 +8,7 @@ same path as the audio it interrupts.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -128,7 +129,7 @@ class Pipeline:
 
     def __init__(self, processors: list[FrameProcessor]) -> None:
         self.processors = processors
-        for a, b in zip(processors, processors[1:], strict=False):
+        for a, b in itertools.pairwise(processors):
             a.link(b)
 
     async def process(self, frame: Frame) -> None:
