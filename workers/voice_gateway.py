@@ -330,9 +330,9 @@ async def open_gateway(settings: Settings, client: Client, engines: VoiceEngines
         async with Worker(client, task_queue=settings.voice_task_queue, activities=[gateway.place_call]):
             yield gateway
     finally:
+        await gateway.stop()  # calls end as `shutdown` before their peer connections close
         if web is not None:
             await web.stop()
-        await gateway.stop()
 
 
 async def run_gateway(settings: Settings, client: Client | None = None, *, database=None) -> None:

@@ -4,6 +4,7 @@ connects on loopback, the visitor's phrase is answered with speech, and the lead
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import time
 
@@ -109,3 +110,62 @@ async def test_browser_visitor_talks_to_the_seller_over_webrtc_on_loopback(tempo
     assert first - mic.speech_end < 10
     assert call.transport == "webrtc" and call.lead_id == "lead-web-v42" and "палатк" in call.transcript.lower()
     assert state.channel == "web" and state.turns == 1 and state.calls[-1].call_id == call.call_id
+
+
+async def browser_call(gateway, pcm: bytes, visitor: str) -> tuple[object, list, Microphone]:
+    """Connect an aiortc peer to the gateway's page; returns (peer, heard levels, microphone)."""
+    mic = Microphone(pcm, after_s=1.0)
+    heard: list[tuple[float, float]] = []
+    pc = aiortc.RTCPeerConnection()
+    pc.addTrack(mic)
+
+    @pc.on("track")
+    def on_track(track) -> None:
+        async def listen() -> None:
+            with contextlib.suppress(Exception):
+                while True:
+                    frame = await track.recv()
+                    heard.append((time.monotonic(), rms(frame.to_ndarray().astype("<i2").tobytes())))
+
+        asyncio.ensure_future(listen())
+
+    await pc.setLocalDescription(await pc.createOffer())
+    async with aiohttp.ClientSession() as http, http.post(
+            f"http://127.0.0.1:{gateway.web_port}/offer",
+            json={"sdp": pc.localDescription.sdp, "type": "offer", "visitor": visitor}) as res:
+        answer = await res.json()
+    await pc.setRemoteDescription(aiortc.RTCSessionDescription(**answer))
+    return pc, heard, mic
+
+
+async def test_gateway_restarted_mid_call_loses_no_lead(temporal_env, voice_db, engines, phrases, tmp_path) -> None:
+    from workers.worker import build_worker
+
+    settings = voice_settings(voice_db, tmp_path, webrtc_port=0, webrtc_ice_addresses="127.0.0.1",
+                              voice_greeting_ru="Алло!", persist_leads=False)
+    samples, _ = read_wav(phrases["ru_tent"])
+    handle = temporal_env.client.get_workflow_handle("lead-web-v77")
+    async with build_worker(temporal_env.client, settings, catalog=lambda: CATALOG,
+                            profiles=ProfileStore(settings.profiles_dir)):
+        async with open_gateway(settings, temporal_env.client, engines, sip=False) as gateway:
+            pc, heard, mic = await browser_call(gateway, to_pcm(samples), "v77")
+            for _ in range(600):  # the answer has started: the turn is in the lead
+                if mic.speech_end and any(at > mic.speech_end + 0.2 and lv > 0.01 for at, lv in heard):
+                    break
+                await asyncio.sleep(0.05)
+        # the gateway is gone mid-answer; the call dropped, its record was written
+        await pc.close()
+        [call] = gateway.finished
+        assert call.end_reason == "shutdown" and call.phrases == 1
+        samples2, _ = read_wav(phrases["ru_lamp"])
+        async with open_gateway(settings, temporal_env.client, engines, sip=False) as again:
+            pc, heard, mic = await browser_call(again, to_pcm(samples2), "v77")
+            for _ in range(600):
+                state = await handle.query("state", result_type=LeadState)
+                if state.turns == 2:
+                    break
+                await asyncio.sleep(0.05)
+            await pc.close()
+    assert state.turns == 2 and [c.end_reason for c in state.calls][:1] == ["shutdown"]
+    assert "палатк" in state.transcript[0].text.lower()
+    assert state.transcript[2].role == "customer" and "есть" in state.transcript[2].text.lower()
