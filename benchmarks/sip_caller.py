@@ -100,6 +100,12 @@ def run(args: argparse.Namespace) -> dict:
         started = time.monotonic()
         wait(lambda: line.loud_since(started) is not None, args.timeout)
         wait(lambda: line.quiet_for(0.8), args.timeout)
+        if args.dtmf:  # keypad presses (RFC 2833), then listen to what they caused
+            phone.call(lambda: call.dialDtmf(args.dtmf)).result(timeout=5)
+            pressed = time.monotonic()
+            heard = wait(lambda: line.loud_since(pressed) is not None, args.timeout)
+            result["dtmf_answered"] = heard
+            wait(lambda: line.quiet_for(1.0) or line.gone.is_set(), args.listen_ms / 1000 or args.timeout)
         for path in args.phrase:
             samples, rate = read_wav(Path(path))
             pcm = to_pcm(resample(samples, rate))
@@ -148,6 +154,7 @@ def main() -> None:
     parser.add_argument("--caller", default="+79120000001")
     parser.add_argument("--phrase", action="append", default=[])
     parser.add_argument("--codec", default="PCMA/8000")
+    parser.add_argument("--dtmf", default="", help="digits to press after the greeting")
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--hang-up-after-ms", type=int, default=0, help="hang up this long into the answer")
     parser.add_argument("--listen-ms", type=int, default=0,

@@ -102,13 +102,17 @@ def voice_settings(db: Database, tmp: Path, **overrides: object) -> Settings:
 
 async def sip_call(target: str, *phrase: Path, caller: str = "+79120000001", hang_up_after_ms: int = 0,
                    timeout: float = 40.0, linger: float = 0.0, record: Path | None = None,
-                   listen_ms: int = 0, answer_on: int = 0) -> dict:
+                   listen_ms: int = 0, answer_on: int = 0, dtmf: str = "", codec: str = "") -> dict:
     """Run the loopback PJSUA2 caller (its own process) and return its JSON report; with `answer_on`
     it is the customer's phone instead, waiting on that port for the shop's call."""
     args = [sys.executable, "-m", "benchmarks.sip_caller", "--target", target, "--caller", caller,
             "--timeout", str(timeout)]
     if answer_on:
         args += ["--answer", "--port", str(answer_on)]
+    if dtmf:
+        args += ["--dtmf", dtmf]
+    if codec:
+        args += ["--codec", codec]
     for p in phrase:
         args += ["--phrase", str(p)]
     if hang_up_after_ms:

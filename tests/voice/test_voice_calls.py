@@ -207,3 +207,13 @@ async def test_outbound_call_requested_by_the_workflow_reaches_the_customer(temp
     state = await lead_state(temporal_env, inp.state.lead_id)
     assert state.turns == 2 and "палатк" in state.transcript[2].text.lower()
     assert state.calls[-1].direction == "outbound"
+
+
+async def test_pressing_zero_calls_a_manager_over_mu_law(temporal_env, gateway) -> None:
+    before = len(gateway.finished)
+    report = await sip_call(target(gateway), caller="+79120000022", dtmf="0", listen_ms=1500, codec="PCMU/8000")
+    await finished(gateway, before + 1)
+    call = gateway.finished[-1]
+    assert report["dtmf_answered"] and "[DTMF 0]" in call.transcript
+    state = await lead_state(temporal_env, call.lead_id)
+    assert state.escalated and state.escalations[-1].reason == "human_request"
