@@ -77,11 +77,18 @@ def run(args: argparse.Namespace) -> dict:
         incoming.append(call)
         phone.answer(call, 200)
 
-    phone = SipPhone(SipConfig(bind="127.0.0.1", port=args.port, user=args.caller, codecs=[args.codec]),
+    phone = SipPhone(SipConfig(bind="127.0.0.1", port=args.port, user=args.caller, codecs=[args.codec],
+                               registrar=args.registrar, domain=args.domain, password=args.password),
                      on_incoming=answer if args.answer else None)
     phone.start()
     print(json.dumps({"listening": phone.port}), flush=True)
     result: dict = {"phrases": [], "connected": False}
+    if args.registrar:  # a trunk account: registration must succeed (digest auth) before anything else
+        result["registered"] = phone.account.registered.wait(args.timeout)
+        result["registration_status"] = phone.account.reg_status
+        if args.register_only:
+            phone.stop()
+            return result
     try:
         if args.answer:
             wait(lambda: bool(incoming), args.timeout)
@@ -151,6 +158,10 @@ def main() -> None:
     parser.add_argument("--target", default="")
     parser.add_argument("--answer", action="store_true", help="wait for a call on --port and answer it")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--registrar", default="", help="register first (sip:host:port)")
+    parser.add_argument("--domain", default="")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--register-only", action="store_true")
     parser.add_argument("--caller", default="+79120000001")
     parser.add_argument("--phrase", action="append", default=[])
     parser.add_argument("--codec", default="PCMA/8000")

@@ -15,9 +15,9 @@ import pytest
 
 from activities.channels.voice.audio import write_wav
 from activities.crm.db.database import Database
+from activities.crm.db.scratch import scratch_database
 from neuroseller.settings import Settings
 from tests.conftest import ROOT
-from tests.fakes.telegram_env import migrated_database
 
 MODELS = ROOT / "var" / "models"
 
@@ -83,7 +83,8 @@ async def phrases(tts, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 async def voice_db() -> AsyncIterator[Database]:
-    async with migrated_database() as database:
+    async with scratch_database(prefix="neuroseller_voice") as dsn, Database(dsn) as database:
+        await database.migrate()
         yield database
 
 

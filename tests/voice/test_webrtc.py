@@ -22,6 +22,7 @@ from workflows.types import LeadState
 
 aiortc = pytest.importorskip("aiortc", reason="aiortc is not installed (make install)")
 CATALOG = load_csv(SAMPLE_CATALOG)
+LISTENERS: set[asyncio.Task] = set()
 
 
 class Microphone(aiortc.MediaStreamTrack):
@@ -127,7 +128,7 @@ async def browser_call(gateway, pcm: bytes, visitor: str) -> tuple[object, list,
                     frame = await track.recv()
                     heard.append((time.monotonic(), rms(frame.to_ndarray().astype("<i2").tobytes())))
 
-        asyncio.ensure_future(listen())
+        LISTENERS.add(asyncio.ensure_future(listen()))  # ends when the peer closes
 
     await pc.setLocalDescription(await pc.createOffer())
     async with aiohttp.ClientSession() as http, http.post(

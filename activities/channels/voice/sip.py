@@ -20,7 +20,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from activities.channels.voice.audio import FRAME_BYTES, FRAME_SAMPLES, RATE
+from activities.channels.voice.audio import FRAME_BYTES, RATE
 
 log = logging.getLogger(__name__)
 
@@ -350,5 +350,3 @@ def caller_number(remote_uri: str) -> str:
     user = uri.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0]
     return user
 
-
-SAMPLES_PER_FRAME = FRAME_SAMPLES

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from activities.channels.voice.audio import RATE, to_float
+from activities.channels.voice.audio import to_float
 from activities.channels.voice.frames import (
     AudioIn,
     Frame,
@@ -174,7 +174,3 @@ class STTProcessor(FrameProcessor):
             self._guess.cancel()
         for task in list(self._pending):
             task.cancel()
-
-
-def seconds(samples: np.ndarray) -> float:
-    return samples.size / RATE
