@@ -14,6 +14,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +95,11 @@ class SipCall(pj.Call):
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.disconnected:
             self.disconnected = True
             if self.port is not None:
-                self.port = None  # the bridge drops the port with the call's media
+                # never let the port die here: the bridge's clock thread may be inside its callback
+                # (holding a reference), and the last reference dropped there would destroy the port in
+                # the middle of the bridge's tick. It is destroyed on this thread a little later.
+                self.phone.retire(self.port)
+                self.port = None
             if self.handlers:
                 self.handlers.disconnected(info.lastReason or str(info.lastStatusCode))
             self.phone.forget(self)
@@ -168,6 +173,16 @@ class SipPhone:
         self.calls: dict[str, SipCall] = {}
         self.port = 0
         self._seq = itertools.count(1)
+        self._retired: list[tuple[float, MediaPort]] = []
+
+    def retire(self, port: MediaPort) -> None:
+        """Keep a finished call's port alive until the bridge has surely stopped calling it."""
+        self._retired.append((time.monotonic(), port))
+
+    def _reap(self, older_than: float = 2.0) -> None:
+        if self._retired and self._retired[0][0] < time.monotonic() - older_than:
+            keep = [(t, p) for t, p in self._retired if t >= time.monotonic() - older_than]
+            self._retired = keep  # the others are released here, on the PJSIP thread
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -208,6 +223,7 @@ class SipPhone:
         try:
             while not self._stop.is_set():
                 self.ep.libHandleEvents(5)
+                self._reap()
                 while True:
                     try:
                         fn, fut = self._jobs.get_nowait()
@@ -281,6 +297,7 @@ class SipPhone:
         for call in list(self.calls.values()):
             call.port = None
         self.calls.clear()
+        self._retired.clear()
         self.account = None
         import gc
 
