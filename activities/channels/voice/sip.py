@@ -14,7 +14,6 @@ import itertools
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +69,14 @@ class MediaPort(pj.AudioMediaPort):
                 log.exception("audio push failed")
 
 
+def _ignore(pcm: bytes) -> None:
+    return None
+
+
+def _silence() -> bytes:
+    return b"\0" * FRAME_BYTES
+
+
 class SipCall(pj.Call):
     """One call: forwards state, media and DTMF events to the owner's callbacks."""
 
@@ -95,10 +102,7 @@ class SipCall(pj.Call):
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.disconnected:
             self.disconnected = True
             if self.port is not None:
-                # never let the port die here: the bridge's clock thread may be inside its callback
-                # (holding a reference), and the last reference dropped there would destroy the port in
-                # the middle of the bridge's tick. It is destroyed on this thread a little later.
-                self.phone.retire(self.port)
+                self.phone.release_port(self.port)
                 self.port = None
             if self.handlers:
                 self.handlers.disconnected(info.lastReason or str(info.lastStatusCode))
@@ -110,11 +114,7 @@ class SipCall(pj.Call):
             if media.type != pj.PJMEDIA_TYPE_AUDIO or media.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
                 continue
             if self.port is None and self.handlers:
-                port = MediaPort(self.handlers.audio, self.handlers.pull)
-                fmt = pj.MediaFormatAudio()
-                fmt.init(pj.PJMEDIA_FORMAT_PCM, RATE, 1, 20_000, 16)
-                port.createPort(f"call-{self.key}", fmt)
-                self.port = port
+                self.port = self.phone.take_port(self.handlers.audio, self.handlers.pull)
             if self.port is not None:
                 aud = self.getAudioMedia(i)
                 aud.startTransmit(self.port)
@@ -173,16 +173,31 @@ class SipPhone:
         self.calls: dict[str, SipCall] = {}
         self.port = 0
         self._seq = itertools.count(1)
-        self._retired: list[tuple[float, MediaPort]] = []
+        self._ports: list[MediaPort] = []  # idle media ports, reused by the next calls
+        self._keep: list[MediaPort] = []  # every port made (disowned: kept referenced for the process's life)
+        self._port_seq = itertools.count(1)
 
-    def retire(self, port: MediaPort) -> None:
-        """Keep a finished call's port alive until the bridge has surely stopped calling it."""
-        self._retired.append((time.monotonic(), port))
+    # Media ports are never destroyed while the library runs: destroying one (from whatever thread
+    # drops the last reference, possibly the bridge's clock thread inside its callback) crashed the
+    # process under load. A finished call's port goes back to a pool and serves the next call; the
+    # pool never grows past the most calls held at once. Disowned, so Python never deletes them.
 
-    def _reap(self, older_than: float = 2.0) -> None:
-        if self._retired and self._retired[0][0] < time.monotonic() - older_than:
-            keep = [(t, p) for t, p in self._retired if t >= time.monotonic() - older_than]
-            self._retired = keep  # the others are released here, on the PJSIP thread
+    def take_port(self, on_audio: Callable[[bytes], None], pull: Callable[[], bytes]) -> MediaPort:
+        if self._ports:
+            port = self._ports.pop()
+            port.on_audio, port.pull = on_audio, pull
+            return port
+        port = MediaPort(on_audio, pull)
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, RATE, 1, 20_000, 16)
+        port.createPort(f"call-port-{next(self._port_seq)}", fmt)
+        port.__disown__()
+        self._keep.append(port)
+        return port
+
+    def release_port(self, port: MediaPort) -> None:
+        port.on_audio, port.pull = _ignore, _silence
+        self._ports.append(port)
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -223,7 +238,6 @@ class SipPhone:
         try:
             while not self._stop.is_set():
                 self.ep.libHandleEvents(5)
-                self._reap()
                 while True:
                     try:
                         fn, fut = self._jobs.get_nowait()
@@ -297,7 +311,6 @@ class SipPhone:
         for call in list(self.calls.values()):
             call.port = None
         self.calls.clear()
-        self._retired.clear()
         self.account = None
         import gc
 
