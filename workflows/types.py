@@ -88,6 +88,38 @@ class TranscriptEntry(BaseModel):
     at: datetime | None = None
 
 
+class CallRecord(BaseModel):
+    """A phone or browser call of the lead (voice gateway): on the lead and in the CRM's `calls` table."""
+
+    call_id: str
+    lead_id: str = ""
+    direction: str = "inbound"  # inbound | outbound
+    phone: str | None = None
+    transport: str = "sip"  # sip | webrtc
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float = 0.0
+    end_reason: str = ""  # caller | bot | silence | error | no_answer
+    phrases: int = 0
+    recording_path: str | None = None
+    transcript: str = ""
+
+
+class CallRequest(BaseModel):
+    """Signal `request_call` → activity `place_call` on the voice gateway's queue: call the customer."""
+
+    phone: str
+    reason: str = "callback"  # callback | campaign
+    task_queue: str = "voice"
+    language: str | None = None
+
+
+class CallResult(BaseModel):
+    ok: bool = True
+    call_id: str = ""
+    reason: str | None = None
+
+
 class LeadState(BaseModel):
     """Everything a lead workflow knows; carried whole through continue-as-new."""
 
@@ -128,6 +160,7 @@ class LeadState(BaseModel):
     followup_due_at: datetime | None = None
     renotify_due_at: datetime | None = None
     proactive: ProactiveState = Field(default_factory=ProactiveState)  # no-spam bookkeeping, A/B arm
+    calls: list[CallRecord] = Field(default_factory=list)  # voice calls, most recent last (bounded)
 
 
 class LeadInput(BaseModel):
@@ -153,9 +186,10 @@ class IncomingMessage(BaseModel):
 
     text: str = ""
     message_id: str | None = None  # channel's id; the same id twice is handled once
-    kind: str = "text"  # text | edited | sticker | photo | voice | document | other
+    kind: str = "text"  # text | edited | sticker | photo | voice (a phrase of a call) | document | other
     customer: Customer | None = None
     sent_at: datetime | None = None
+    spoken: bool = False  # a phrase of a call: the voice gateway speaks the reply itself, nothing is sent
 
 
 class TurnResult(BaseModel):
