@@ -38,7 +38,7 @@ class Settings(BaseSettings):
 
     # the reader (intents): n-grams alone, e5 embeddings alone, or both averaged; its trained-model cache
     reader_features: Literal["ngram", "e5", "both"] = "ngram"
-    reader_cache_dir: Path | None = None  # default: var/reader under the working directory
+    reader_cache_dir: Path | None = None  # default: ~/.cache/neuroseller/reader (XDG_CACHE_HOME)
 
     # model
     llm_provider: LLMProvider = "rules"

@@ -57,7 +57,7 @@ def build_worker(
 
     reading.configure(settings.reader_features, str(settings.reader_cache_dir) if settings.reader_cache_dir else None)
     morph.warm_up()  # the dictionary loads here, not inside a customer's first turn
-    reader.read("")  # so does the reader (trained here once per corpus, then read from var/reader)
+    reader.read("")  # so does the reader (trained here once per corpus, then read from ~/.cache/neuroseller/reader)
     chat_model = model if model is not None else make_model(settings)
     turn = TurnActivities(
         catalog=catalog,

@@ -1,5 +1,5 @@
 """The trained reader: a classifier, its calibrated thresholds, trained at first use and cached by the
-corpus hash (under `var/reader/`, or READER_CACHE_DIR), so a new corpus retrains and nothing trained
+corpus hash (under `~/.cache/neuroseller/reader/`, or READER_CACHE_DIR), so a new corpus retrains and nothing trained
 is committed.
 """
 
@@ -79,7 +79,12 @@ def fit(examples: list[Example], features: str = "ngram", *, calibrate_folds: in
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("READER_CACHE_DIR") or Path(os.environ.get("VAR_DIR", "var")) / "reader")
+    # a build artifact keyed by the corpus hash, not a shop's data: one per user, whatever VAR_DIR says,
+    # so `make install` trains it once and every later start, test and var/ finds it
+    if os.environ.get("READER_CACHE_DIR"):
+        return Path(os.environ["READER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "neuroseller" / "reader"
 
 
 _lock = threading.Lock()
