@@ -135,12 +135,28 @@ class DevServer:
                     await writer.wait_closed()
                 if self.pidfile is not None:
                     self.pidfile.write(self.proc.pid)
+                await self._until_healthy(deadline)
                 return self.address
             except OSError:
                 await asyncio.sleep(0.1)
         await self.stop()
         raise DevServerError(f"temporal server did not answer on {self.address} within {timeout:.0f}s: "
                              f"{self._last_log_line()}")
+
+    async def _until_healthy(self, deadline: float) -> None:
+        """The port answers a moment before the frontend serves ("Frontend is not healthy yet"):
+        wait until a client really connects, so the first caller never sees that error."""
+        from temporalio.client import Client
+
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await Client.connect(self.address, namespace=self.namespace)
+                return
+            except Exception:  # noqa: BLE001 - not serving yet: retry until the start deadline
+                if loop.time() >= deadline:
+                    return  # the caller's own connect reports what is wrong
+                await asyncio.sleep(0.1)
 
     def _last_log_line(self) -> str:
         if self._log is None or not self._log.exists():
