@@ -312,8 +312,12 @@ def _backed_amounts(req: ReplyRequest, catalog: Catalog, context: list[Item],
     if req.cart and total is not None:
         backed.add(total[0])
         backed.add(sum((i.price * line.qty for line in req.cart if (i := catalog.get(line.sku))), Decimal(0)))
-    p = req.profile  # the shop's own delivery/payment terms may name amounts ("доставка 300 ₽")
-    for info in (p.delivery_info_ru, p.delivery_info_en, p.payment_info_ru, p.payment_info_en):
+    p = req.profile  # the shop's own terms may name amounts ("доставка 300 ₽")
+    texts = [p.info(topic, lang) for topic in ("delivery", "payment", "hours", "warranty", "returns")
+             for lang in ("ru", "en")]
+    # and so may the catalog's own description of an item the reply names ("длинные волосы +1500 ₽")
+    texts += [item.description for item in context if item.description]
+    for info in texts:
         for rx in (_MONEY_AFTER_RE, _MONEY_BEFORE_RE):
             backed.update(v for m in rx.finditer(info) for n in _NUM_RE.finditer(m.group("nums"))
                           for v in parse_number(n.group(0)))

@@ -281,3 +281,18 @@ def test_inflected_name_brings_the_item_into_context_but_a_different_model_numbe
     assert check_reply("Фонаря Model1890 стоит 1 990 ₽. Берёте?", req, catalog, [], "").ok
     verdict = check_reply("Фонаря Model1890 стоит 2 990 ₽. Берёте?", req, catalog, [], "")
     assert verdict.problems == ["unbacked_amount:2990"]
+
+
+def test_amounts_in_the_catalogs_own_description_of_a_named_item_are_backed() -> None:
+    """A shop writes «длинные +1500 ₽» in an item's description; quoting it is a catalog fact, while
+    the same figure next to an item whose description does not carry it stays unbacked."""
+    colour = Item(sku="HAIR-COLOR", name="Окрашивание Wella", price=Decimal(4500), stock=9,
+                  description="Средняя длина; длинные +1500 ₽, корни — 3000 ₽.")
+    catalog = Catalog(items=(*CATALOG.items, colour))
+    req = RU.model_copy(update={"matches": [ItemFact(sku="HAIR-COLOR", name=colour.name, price=colour.price,
+                                                     currency="RUB", stock=9)], "cart": []})
+    quoted = "{name:HAIR-COLOR}: Средняя длина; длинные +1500 ₽, корни — 3000 ₽. Записать вас?"
+    assert check_reply(quoted, req, catalog, SECRETS, PROFILE_PROMPT).ok
+    other = RU.model_copy(update={"cart": []})
+    verdict = check_reply("{name:TENT-2}: длинные +1500 ₽. Оформим?", other, catalog, SECRETS, PROFILE_PROMPT)
+    assert not verdict.ok and any("1500" in p for p in verdict.problems)
