@@ -8,7 +8,8 @@ import pytest
 from catalog.schema import Catalog, Item
 from workers.shop_metrics import Labels, Thresholds, invented_figures, measure, read_labels, right_contact
 
-CATALOG = Catalog(items=[Item(sku="T1", name="Палатка", price=Decimal("5990"), currency="RUB")], source="t")
+CATALOG = Catalog(items=[Item(sku="T1", name="Палатка", price=Decimal("5990"), currency="RUB",
+                              description="Тент +700 ₽ по запросу.")], source="t")
 
 
 def dialogue(did: str, replies: list[str], *, lead: dict | None = None, escalations: tuple = (),
@@ -38,6 +39,8 @@ def test_right_contact_table(expected: str | None, lead: dict | None, ok: bool) 
     ("Две палатки: 11980 ₽. Оформим?", 0),
     ("Палатка стоит 4990 ₽. Оформим?", 1),
     ("Tent is $12. Shall I add it?", 1),
+    ("Палатка: тент +700 ₽ по запросу. Оформим?", 0),  # the catalog's own description says so
+    ("Тент +800 ₽. Оформим?", 1),
 ])
 def test_invented_figures_table(reply: str, invented: int) -> None:
     assert len(invented_figures([reply], CATALOG, [{"sku": "T1", "qty": 2}])) == invented

@@ -142,8 +142,11 @@ def _amount(text: str) -> Decimal | None:
 
 
 def invented_figures(replies: list[str], catalog: Catalog, cart: list[dict[str, Any]]) -> list[str]:
-    """Money amounts in replies that no catalog price (times a quantity up to 999) or cart total backs."""
+    """Money amounts in replies that no catalog price (times a quantity up to 999), cart total or the
+    catalog's own description text ("nail grinding +$5") backs."""
     unit = {p for i in catalog.items for p in (i.price, i.promo_price) if p is not None}
+    described = {v for i in catalog.items for m in _MONEY.finditer(i.description or "")
+                 if (v := _amount(m.group(2) or m.group(3) or "")) is not None}
     pairs = {a + b for a in unit for b in unit}  # two lines added in one message
     total = Decimal(0)
     for line in cart:
@@ -154,7 +157,7 @@ def invented_figures(replies: list[str], catalog: Catalog, cart: list[dict[str, 
     for reply in replies:
         for m in _MONEY.finditer(reply):
             value = _amount(m.group(2) or m.group(3) or "")
-            if value is None or value == 0 or value == total or value in pairs:
+            if value is None or value == 0 or value == total or value in pairs or value in described:
                 continue
             if any(p and (value % p == 0) and value / p <= 999 for p in unit):
                 continue
