@@ -13,6 +13,9 @@ COPY workflows workflows
 COPY activities activities
 COPY workers workers
 RUN /opt/neuroseller/bin/pip install ".[all]"
+# the intent reader is trained once per corpus at build time (~30 s), not at every container's first start
+ENV READER_CACHE_DIR=/opt/neuroseller/reader
+RUN /opt/neuroseller/bin/python -m activities.brain.reader.model
 
 FROM python:3.11-slim
 ENV PATH=/opt/neuroseller/bin:$PATH \
@@ -21,7 +24,8 @@ ENV PATH=/opt/neuroseller/bin:$PATH \
     VAR_DIR=/var/lib/neuroseller \
     PROFILES_DIR=/app/profiles \
     CATALOG_PATH=/app/catalog/sample/catalog.csv \
-    CRM_CSV_PATH=/var/lib/neuroseller/leads.csv
+    CRM_CSV_PATH=/var/lib/neuroseller/leads.csv \
+    READER_CACHE_DIR=/opt/neuroseller/reader
 RUN groupadd --system --gid 10001 neuroseller \
     && useradd --system --uid 10001 --gid neuroseller --home-dir /app --shell /usr/sbin/nologin neuroseller \
     && mkdir -p /var/lib/neuroseller && chown neuroseller:neuroseller /var/lib/neuroseller

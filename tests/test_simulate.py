@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,7 +68,9 @@ def test_simulate_cli_starts_its_own_server(tmp_path: Path):
     dialogues = write_dialogues(tmp_path / "d.jsonl", DIALOGUES[:2])
     out = tmp_path / "r.jsonl"
     env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "TEMPORAL_PORT": str(free_port()),
-           "HOME": str(tmp_path)}
+           "HOME": str(tmp_path),
+           # the reader's trained model is a per-user cache (`make test` builds it): keep finding it
+           "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")}
     proc = subprocess.run([sys.executable, "-m", "workers.cli", "simulate", str(dialogues), "--catalog",
                            str(SAMPLE_CATALOG), "--out", str(out), "--llm", "rules"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
