@@ -34,9 +34,10 @@ def env(tmp_path: Path) -> dict[str, str]:
                 TEMPORAL_UI_PORT=str(free_port()), LLM_PROVIDER="rules")
 
 
-def spawn_up(env: dict[str, str]) -> pexpect.spawn:
+def spawn_up(env: dict[str, str], *, ignore_sigint: bool = False) -> pexpect.spawn:
+    preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     child = pexpect.spawn(NEUROSELLER, ["up", "--chat-id", "pty"], env=env, cwd=str(ROOT), encoding="utf-8",
-                          timeout=90, dimensions=(40, 200))
+                          timeout=90, dimensions=(40, 200), preexec_fn=preexec)
     child.expect("you> ")
     return child
 
@@ -84,8 +85,10 @@ def reaper_pids() -> Iterator[list]:
         proc.wait()
 
 
-def test_ctrl_c_at_the_prompt_returns_the_shell_and_stops_everything(env, reaper) -> None:
-    child = spawn_up(env)
+@pytest.mark.parametrize("ignored_by_parent", [False, True])
+def test_ctrl_c_at_the_prompt_returns_the_shell_and_stops_everything(env, reaper, ignored_by_parent) -> None:
+    """Also when the parent passed SIGINT down ignored (a script's background job, some launchers)."""
+    child = spawn_up(env, ignore_sigint=ignored_by_parent)
     reaper.append(child)
     started = children(env)
     child.sendintr()
