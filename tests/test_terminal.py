@@ -34,8 +34,15 @@ def env(tmp_path: Path) -> dict[str, str]:
                 TEMPORAL_UI_PORT=str(free_port()), LLM_PROVIDER="rules")
 
 
-def spawn_up(env: dict[str, str], *, ignore_sigint: bool = False) -> pexpect.spawn:
-    preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+PARENTS = {  # what a parent may pass down to `up` about SIGINT
+    "default": None,
+    "ignored": lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    "blocked": lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}),
+}
+
+
+def spawn_up(env: dict[str, str], *, parent: str = "default") -> pexpect.spawn:
+    preexec = PARENTS[parent]
     child = pexpect.spawn(NEUROSELLER, ["up", "--chat-id", "pty"], env=env, cwd=str(ROOT), encoding="utf-8",
                           timeout=90, dimensions=(40, 200), preexec_fn=preexec)
     child.expect("you> ")
@@ -85,10 +92,10 @@ def reaper_pids() -> Iterator[list]:
         proc.wait()
 
 
-@pytest.mark.parametrize("ignored_by_parent", [False, True])
-def test_ctrl_c_at_the_prompt_returns_the_shell_and_stops_everything(env, reaper, ignored_by_parent) -> None:
-    """Also when the parent passed SIGINT down ignored (a script's background job, some launchers)."""
-    child = spawn_up(env, ignore_sigint=ignored_by_parent)
+@pytest.mark.parametrize("parent", list(PARENTS))
+def test_ctrl_c_at_the_prompt_returns_the_shell_and_stops_everything(env, reaper, parent) -> None:
+    """Also when the parent passed SIGINT down ignored or blocked (a script's background job, a launcher)."""
+    child = spawn_up(env, parent=parent)
     reaper.append(child)
     started = children(env)
     child.sendintr()

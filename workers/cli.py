@@ -318,10 +318,12 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     _setup_logging(settings)
-    if sys.stdin.isatty() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        # a parent that ignored SIGINT (a script's background job, some launchers) passes that on to
-        # us; at an interactive prompt Ctrl-C must still stop everything
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if sys.stdin.isatty():
+        # a parent that ignored or blocked SIGINT (a script's background job, some launchers and
+        # libraries) passes that on to us; at an interactive prompt Ctrl-C must still stop everything
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     try:
         return asyncio.run(_run(args, settings))
     except KeyboardInterrupt:
