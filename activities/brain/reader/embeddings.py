@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+
+from activities.brain.reader.ovr import fit_one_vs_rest
 
 VERSION = "e5-1"
 
@@ -44,19 +45,7 @@ class EmbeddingClassifier:
         self.bias: np.ndarray | None = None
 
     def fit_vectors(self, x: np.ndarray, labels: np.ndarray) -> EmbeddingClassifier:
-        columns, biases = [], []
-        for j in range(len(self.intents)):
-            y = labels[:, j]
-            if y.min() == y.max():
-                columns.append(np.zeros(x.shape[1], dtype=np.float32))
-                biases.append(-10.0)
-                continue
-            lr = LogisticRegression(C=self.c, max_iter=500, random_state=0)
-            lr.fit(x, y)
-            columns.append(lr.coef_[0].astype(np.float32))
-            biases.append(float(lr.intercept_[0]))
-        self.weights = np.stack(columns, axis=1)
-        self.bias = np.asarray(biases, dtype=np.float32)
+        self.weights, self.bias = fit_one_vs_rest(x, labels, C=self.c, max_iter=500)
         return self
 
     def scores_vectors(self, x: np.ndarray) -> np.ndarray:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from activities.brain.reader.features import normalise
+from activities.brain.reader.ovr import fit_one_vs_rest
 
 VERSION = "ngram-3"  # bump with any change to features, training or calibration
 
@@ -38,19 +38,7 @@ class NgramClassifier:
         self.chars.fit(texts)
         self.words.fit(texts)
         x = self._matrix(texts)
-        columns, biases = [], []
-        for j in range(len(self.intents)):
-            y = labels[:, j]
-            if y.min() == y.max():  # an intent with no example (a partial corpus): never predicted
-                columns.append(np.zeros(x.shape[1], dtype=np.float32))
-                biases.append(-10.0)
-                continue
-            lr = LogisticRegression(C=self.c, solver="liblinear", max_iter=200, random_state=0)
-            lr.fit(x, y)
-            columns.append(lr.coef_[0].astype(np.float32))
-            biases.append(float(lr.intercept_[0]))
-        self.weights = np.stack(columns, axis=1)
-        self.bias = np.asarray(biases, dtype=np.float32)
+        self.weights, self.bias = fit_one_vs_rest(x, labels, C=self.c, solver="liblinear", max_iter=200)
         return self
 
     def _prepare(self) -> None:
