@@ -599,11 +599,9 @@ class LeadWorkflow(ProactiveMixin):
         s.lead.currency = res.currency
 
     def _note_interest(self, a: TurnAnalysis) -> None:
-        """Remember what the customer asked about: the items they named, else the best match only
-        (the other search hits are the bot's suggestions, not the customer's interest)."""
+        """Remember the names of the items asked about, for the operator's card («Интересовался»)."""
         facts = {m.sku: m.name for m in [*a.matches, *a.alternatives]}
-        named = [facts.get(line.sku) for line in a.requested] or [a.matches[0].name if a.matches else None]
-        fresh = [n for n in named if n]
+        fresh = [name for sku in policy.asked_skus(a) if (name := facts.get(sku))]
         if fresh:
             s = self._s
             s.lead.interest = [*dict.fromkeys([*fresh, *s.lead.interest])][:5]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from workflows.types import CartLine, LeadState, LeadStatus, Stage
+from workflows.types import CartLine, LeadState, LeadStatus, Stage, TurnAnalysis
 
 # ---- language -----------------------------------------------------------------------------------
 
@@ -292,3 +292,10 @@ def ordinal_choice(text: str) -> int | None:
         if re.search(rf"\b{stem}\w*\b", low) and len(low.split()) <= 5:
             return index
     return None
+
+
+def asked_skus(a: TurnAnalysis) -> list[str]:
+    """What the customer asked about this turn: the items they named, else the best match only (the
+    other search hits are the bot's suggestions, not the customer's interest)."""
+    return [line.sku for line in a.requested] or [m.sku for m in a.matches[:1]]
+

@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import policy
     from workflows import search_attributes as sa
     from workflows.nospam import Action, Decision, LeadFacts, recent
     from workflows.proactive_types import (
@@ -211,7 +212,7 @@ class ProactiveMixin:
         """After each turn's analysis: the item the customer asked about (not every fuzzy match), and
         the lead's A/B arm (the first one it got)."""
         p = self._s.proactive
-        asked = [r.sku.upper() for r in analysis.requested] or [m.sku.upper() for m in analysis.matches[:1]]
+        asked = [sku.upper() for sku in policy.asked_skus(analysis)]
         if asked:
             p.asked = [*asked, *(k for k in p.asked if k not in asked)][:WATCHED_LIMIT]
         if analysis.profile.variant and not p.variant:

@@ -375,7 +375,7 @@ def _answer_the_rest(r: Reply, req: ReplyRequest, catalog: Catalog) -> None:
     question, so the reply still ends with one next step.
     """
     it = set(req.intents)
-    kind = req.text.split("]", 1)[0].lstrip("[") if req.text.startswith("[") else "text"
+    kind = _message_kind(req)
     if kind != "text" or it & _NO_EXTRAS or req.unknown_item or not r.parts:
         return
     body = " ".join(r.parts)
@@ -405,10 +405,15 @@ def _answer_the_rest(r: Reply, req: ReplyRequest, catalog: Catalog) -> None:
         r.offered = top.sku
 
 
+def _message_kind(req: ReplyRequest) -> str:
+    """`[voice]`, `[photo]`, `[joined]`… prefix the text of non-text messages; plain text is `text`."""
+    return req.text.split("]", 1)[0].lstrip("[") if req.text.startswith("[") else "text"
+
+
 def _compose(r: Reply, req: ReplyRequest, catalog: Catalog, card_number: bool) -> None:
     lang = r.lang
     it = set(req.intents)
-    kind = req.text.split("]", 1)[0].lstrip("[") if req.text.startswith("[") else "text"
+    kind = _message_kind(req)
     if "opt_out" in it:
         r.add("opt_out")
         return
