@@ -68,9 +68,6 @@ def check_telethon(version: str | None = None) -> None:
                            f"{'.'.join(map(str, TELETHON_MIN))},<{'.'.join(map(str, TELETHON_BELOW))}")
 
 
-GatewayClient = TelegramClient  # kept as a name for callers; no private method is overridden
-
-
 def build_telethon_client(settings: Settings, session: str | None = None) -> TelegramClient:
     check_telethon()
     secret = settings.telegram_session.get_secret_value() if settings.telegram_session else ""

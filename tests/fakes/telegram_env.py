@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from telethon import TelegramClient
 from temporalio.client import Client
 
 from activities.channels.telegram.store import TelegramStore
@@ -14,7 +15,7 @@ from activities.crm.db.database import Database
 from activities.crm.db.scratch import scratch_database
 from neuroseller.settings import Settings
 from tests.fakes.telegram import FakeTelegram
-from workers.telegram_gateway import GatewayClient, TelegramGateway, build_telethon_client, open_gateway
+from workers.telegram_gateway import TelegramGateway, build_telethon_client, open_gateway
 from workflows.types import LeadState, TranscriptEntry
 
 OPERATORS_CHAT = -4001
@@ -37,12 +38,12 @@ def tg_settings(server: FakeTelegram, db: Database, **overrides: object) -> Sett
     return Settings(_env_file=None, **values)
 
 
-def fake_client(server: FakeTelegram, settings: Settings) -> GatewayClient:
+def fake_client(server: FakeTelegram, settings: Settings) -> TelegramClient:
     return server.attach(build_telethon_client(settings, session=server.session_string()))
 
 
 @asynccontextmanager
-async def connected(server: FakeTelegram, settings: Settings) -> AsyncIterator[GatewayClient]:
+async def connected(server: FakeTelegram, settings: Settings) -> AsyncIterator[TelegramClient]:
     tg = fake_client(server, settings)
     await tg.connect()
     try:
