@@ -210,12 +210,12 @@ async def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     print(f"results: {args.out}")
     if args.labels:
         from catalog.loader import load_csv
-        from workers.shop_metrics import Thresholds, measure, read_labels
+        from workers.shop_metrics import score
 
-        catalog = load_csv(Path(args.catalog or settings.catalog_path))
-        metrics = measure(results, read_labels(Path(args.dialogues)), catalog)
+        metrics, failures = score(results, Path(args.dialogues), load_csv(Path(args.catalog or settings.catalog_path)),
+                                  Path(args.thresholds) if args.thresholds else None)
         print(metrics.report())
-        if failures := metrics.failures(Thresholds.from_toml(Path(args.thresholds) if args.thresholds else None)):
+        if failures:
             print(f"BELOW THRESHOLD: {'; '.join(failures)}")
             return 1
     return 0

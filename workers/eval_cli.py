@@ -58,7 +58,7 @@ async def cmd_eval_intents(args: argparse.Namespace, settings: Settings) -> int:
 async def run_shop(settings: Settings, shop: Path, thresholds: Path | None, llm: str | None,
                    details: bool = False) -> tuple[str, list[str]]:
     from catalog.loader import load_csv
-    from workers.shop_metrics import Thresholds, measure, read_labels
+    from workers.shop_metrics import score
     from workers.simulate import simulate
 
     dialogues = shop / "dialogues.jsonl"
@@ -67,14 +67,14 @@ async def run_shop(settings: Settings, shop: Path, thresholds: Path | None, llm:
         results = await simulate(settings, dialogues, catalog_path=shop / "catalog.csv",
                                  out_path=Path(tmp) / "out.jsonl", profile=str(profile) if profile.exists() else None,
                                  llm=llm, persist=False)
-    metrics = measure(results, read_labels(dialogues), load_csv(shop / "catalog.csv"))
-    limits = Thresholds.from_toml(thresholds or (profile if profile.exists() else None))
+    metrics, failures = score(results, dialogues, load_csv(shop / "catalog.csv"),
+                              thresholds or (profile if profile.exists() else None))
     report = metrics.report()
     if details:  # what a shop owner fixes next: each miss, named by its dialogue
         for name in ("leads", "escalations", "unknown_items", "unknown_precision", "next_step", "opt_outs"):
             report += "".join(f"\n  {name} miss: {m}" for m in getattr(metrics, name).misses)
         report += "".join(f"\n  invented: {f}" for f in metrics.invented_figures)
-    return report, metrics.failures(limits)
+    return report, failures
 
 
 async def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:

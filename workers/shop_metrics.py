@@ -218,3 +218,12 @@ def _opt_out_honoured(d: dict[str, Any]) -> bool:
     if start is None:  # results written before per-turn status: judge the last spoken reply
         start = max((i for i, t in enumerate(turns) if t["replies"]), default=len(turns))
     return not any("?" in r for t in turns[start:] for r in t["replies"])
+
+
+def score(results: list[dict[str, Any]], dialogues: Path, catalog: Catalog,
+          thresholds: Path | None) -> tuple[ShopMetrics, list[str]]:
+    """The metrics of a simulated run of labelled `dialogues` and what falls below the thresholds
+    (`simulate --labels` and `evaluate` alike)."""
+    metrics = measure(results, read_labels(dialogues), catalog)
+    return metrics, metrics.failures(Thresholds.from_toml(thresholds))
+
