@@ -125,3 +125,22 @@ async def test_eval_intents_prints_precision_and_recall(tmp_path: Path, capsys):
     code = await cmd_eval_intents(argparse.Namespace(file=str(data), features="ngram", errors=True), Settings())
     out = capsys.readouterr().out
     assert code == 0 and "human_request" in out and "micro" in out and "exact match" in out
+
+
+async def test_simulate_with_labels_prints_the_sales_metrics_and_fails_below_thresholds(temporal_env, tmp_path: Path,
+                                                                                        capsys):
+    from workers.cli import cmd_simulate
+
+    shop = write_shop(tmp_path / "shop")
+    settings = settings_for(temporal_env)
+    args = argparse.Namespace(dialogues=str(shop / "dialogues.jsonl"), catalog=str(shop / "catalog.csv"),
+                              out=str(tmp_path / "out.jsonl"), profile=None, llm="rules", concurrency=2,
+                              labels=True, thresholds=None)
+    assert await cmd_simulate(args, settings) == 0
+    out = capsys.readouterr().out
+    assert "leads with the right contact 1/1" in out and "BELOW THRESHOLD" not in out
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[thresholds]\nnext_step = 1.01\n", encoding="utf-8")
+    args.thresholds = str(strict)
+    assert await cmd_simulate(args, settings) == 1
+    assert "BELOW THRESHOLD" in capsys.readouterr().out
